@@ -1,0 +1,74 @@
+/**
+ * The one catalogue of brainstack's error codes.
+ *
+ * Every error that reaches a caller (HTTP body `code`, CLI message) comes from here. Codes are
+ * stable: callers branch on `code`, never on the message. `docs/errors.md` lists exactly these
+ * codes; `test/errors-catalogue.test.ts` keeps the two in sync.
+ *
+ * @example
+ * ```ts
+ * throw new BrainstackError('user_not_found', `no user named '${name}'`);
+ * ```
+ */
+export const ERROR_CATALOGUE = {
+  // request shape
+  validation_failed: { status: 400, summary: 'The request body, query or parameters do not match the schema.' },
+  invalid_request: { status: 400, summary: 'The request is malformed (RFC 6750 / RFC 6749 `invalid_request`).' },
+  unsupported_media_type: { status: 415, summary: 'The request body has a content type the route does not accept.' },
+  body_too_large: { status: 413, summary: 'The request body is larger than the route allows.' },
+  request_timeout: { status: 408, summary: 'The client did not send the whole request in time.' },
+  route_not_found: { status: 404, summary: 'No route matches the method and path.' },
+  internal_error: { status: 500, summary: 'An unexpected failure; details are in the server log, not in the response.' },
+  // authentication
+  invalid_credentials: { status: 401, summary: 'Username, password or TOTP code is wrong, or the account cannot log in. Deliberately generic.' },
+  totp_required: { status: 401, summary: 'The password was right and the account needs a TOTP code: repeat the login with `totp`.' },
+  unauthenticated: { status: 401, summary: 'No valid session cookie: log in first.' },
+  session_expired: { status: 401, summary: 'The session reached its idle or absolute timeout, or was ended.' },
+  mfa_enrolment_required: { status: 403, summary: 'This server requires TOTP: enrol a TOTP authenticator before using the API.' },
+  too_many_attempts: { status: 429, summary: 'Too many failed logins for this account or address; retry after `Retry-After` seconds.' },
+  rate_limited: { status: 429, summary: 'Too many requests from this address; retry after `Retry-After` seconds.' },
+  totp_already_enrolled: { status: 409, summary: 'TOTP is already active for this account; an operator can reset it.' },
+  totp_not_pending: { status: 409, summary: 'No TOTP enrolment is waiting for confirmation: start one first.' },
+  invalid_totp: { status: 400, summary: 'The TOTP code given to confirm an enrolment is wrong or was already used.' },
+  // accounts and roles
+  invalid_name: { status: 400, summary: 'A user, role or scope name has a character or length that is not allowed.' },
+  user_exists: { status: 409, summary: 'A user with this name already exists.' },
+  user_not_found: { status: 404, summary: 'No user with this name or id.' },
+  role_exists: { status: 409, summary: 'A role with this name already exists.' },
+  role_not_found: { status: 404, summary: 'No role with this name.' },
+  weak_password: { status: 400, summary: 'The password is shorter than the configured minimum or too long.' },
+  // configuration and home
+  config_invalid: { status: 500, summary: 'The configuration file or environment has a bad or missing key; the message names it.' },
+  home_exists: { status: 409, summary: '`brainstack init` found existing keys and was not told `--force`.' },
+  home_missing: { status: 404, summary: 'The brainstack home directory or one of its files does not exist: run `brainstack init`.' },
+  master_key_invalid: { status: 500, summary: 'The master key is missing, malformed, or does not open a sealed value.' },
+  seal_failed: { status: 500, summary: 'A sealed secret could not be opened: wrong master key, or the value was moved or altered.' },
+  database_unavailable: { status: 503, summary: 'The database cannot be reached or is not migrated.' },
+  usage: { status: 400, summary: 'A command-line invocation is wrong (unknown option, missing argument).' },
+  input_required: { status: 400, summary: 'A command needs input (for example a password) and none was given.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/** Base class of every error brainstack raises on purpose. `code` is stable, `message` is for people. */
+export class BrainstackError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** Extra response headers (for example `Retry-After`). */
+  readonly headers: Record<string, string>;
+  /** Machine-readable details safe to show the caller (never secrets, never enumeration hints). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: { headers?: Record<string, string>; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message ?? ERROR_CATALOGUE[code].summary, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'BrainstackError';
+    this.code = code;
+    this.statusCode = ERROR_CATALOGUE[code].status;
+    this.headers = options.headers ?? {};
+    this.details = options.details;
+  }
+}
+
+export function isBrainstackError(err: unknown): err is BrainstackError {
+  return err instanceof BrainstackError;
+}

@@ -1,0 +1,64 @@
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerFactory } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { Services } from '../home/services.js';
+import { BrainstackError } from '../errors.js';
+import { installErrorHandling } from './http-errors.js';
+import { authRoutes } from './routes/auth.js';
+import { discoveryRoutes } from './routes/discovery.js';
+
+export interface TicketAppOptions {
+  /** TLS material for the public listener; omitted in `inject` tests. */
+  tls?: { cert: string; key: string };
+}
+
+/**
+ * A node server with timeouts that make slow clients go away: a client that has not sent its
+ * whole request within `request_timeout` gets 408. Node checks every `connectionsCheckingInterval`,
+ * so that is set to one second (its default, 30 s, would let a slow body linger).
+ */
+function serverFactory(services: Services, tls?: { cert: string; key: string }): FastifyServerFactory {
+  const { http } = services.config;
+  const timeouts = { requestTimeout: http.request_timeout * 1000, headersTimeout: http.headers_timeout * 1000, connectionsCheckingInterval: 1000, keepAliveTimeout: 5000 };
+  return (handler) => {
+    const server: Server = tls ? (createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, handler) as unknown as Server) : createHttpServer(timeouts, handler);
+    return server;
+  };
+}
+
+/** The public ticket service: login, sessions, account, discovery. */
+export async function buildTicketApp(services: Services, options: TicketAppOptions = {}): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    loggerInstance: services.logger.child({ listener: 'public' }) as FastifyBaseLogger,
+    trustProxy: config.trust_proxy,
+    bodyLimit: config.http.body_limit,
+    serverFactory: serverFactory(services, options.tls),
+    return503OnClosing: true,
+    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
+  });
+  installErrorHandling(app);
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new BrainstackError('rate_limited', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) } }),
+  });
+  await app.register(async (scope) => authRoutes(scope, services));
+  await app.register(async (scope) => discoveryRoutes(scope, services));
+  return app;
+}
+
+/** The internal listener (private side): discovery and health, later the revocation feed and metrics. */
+export async function buildInternalApp(services: Services): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: services.logger.child({ listener: 'internal' }) as FastifyBaseLogger, serverFactory: serverFactory(services), return503OnClosing: true });
+  installErrorHandling(app);
+  await app.register(async (scope) => discoveryRoutes(scope, services));
+  return app;
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../home/services.js';
+import { readTls } from '../home/init.js';
+import { buildInternalApp, buildTicketApp } from './app.js';
+
+export interface RunningTicketService {
+  publicApp: FastifyInstance;
+  internalApp: FastifyInstance;
+  publicAddress: string;
+  internalAddress: string;
+  close(): Promise<void>;
+}
+
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const index = listen.lastIndexOf(':');
+  return { host: listen.slice(0, index).replace(/^\[|\]$/g, ''), port: Number(listen.slice(index + 1)) };
+}
+
+/** Starts the public HTTPS listener and the internal listener. */
+export async function startTicketService(services: Services): Promise<RunningTicketService> {
+  const { config, dir } = services;
+  const tls = config.tls.enabled ? readTls(dir, config) : undefined;
+  if (!tls) services.logger.warn('tls.enabled is false: the public listener speaks plain HTTP; put a TLS-terminating proxy in front of it');
+  const publicApp = await buildTicketApp(services, tls ? { tls } : {});
+  const internalApp = await buildInternalApp(services);
+  const publicAddress = await publicApp.listen(splitHostPort(config.listen));
+  let internalAddress: string;
+  try {
+    internalAddress = await internalApp.listen(splitHostPort(config.internal_listen));
+  } catch (err) {
+    await publicApp.close();
+    throw err;
+  }
+  services.logger.info({ publicAddress, internalAddress, database: services.database.location }, 'brainstack ticket service started');
+  return {
+    publicApp,
+    internalApp,
+    publicAddress,
+    internalAddress,
+    async close() {
+      await Promise.allSettled([publicApp.close(), internalApp.close()]);
+    },
+  };
+}
