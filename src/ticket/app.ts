@@ -41,6 +41,8 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
   installErrorHandling(app);
+  // JSON only: a text/plain body must be refused (415), not parsed and half-validated.
+  app.removeContentTypeParser('text/plain');
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"], frameAncestors: ["'none'"], formAction: ["'self'"], objectSrc: ["'none'"], baseUri: ["'none'"] } },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../home/services.js';
 import { readTls } from '../home/init.js';
@@ -23,7 +24,10 @@ export async function startTicketService(services: Services): Promise<RunningTic
   if (!tls) services.logger.warn('tls.enabled is false: the public listener speaks plain HTTP; put a TLS-terminating proxy in front of it');
   const publicApp = await buildTicketApp(services, tls ? { tls } : {});
   const internalApp = await buildInternalApp(services);
-  const publicAddress = await publicApp.listen(splitHostPort(config.listen));
+  await publicApp.listen(splitHostPort(config.listen));
+  // fastify names the protocol from its own `https` option, which a serverFactory bypasses.
+  const bound = publicApp.server.address() as AddressInfo;
+  const publicAddress = `${tls ? 'https' : 'http'}://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
   let internalAddress: string;
   try {
     internalAddress = await internalApp.listen(splitHostPort(config.internal_listen));
