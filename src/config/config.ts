@@ -50,7 +50,7 @@ const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, str
 const validate = ajv.compile(configSchema);
 
 /** Environment variables that are not config keys. */
-const RESERVED_ENV = new Set(['BRAINSTACK_DIR', 'BRAINSTACK_MASTER_KEY']);
+const RESERVED_ENV = new Set(['BRAINSTACK_DIR', 'BRAINSTACK_MASTER_KEY', 'BRAINSTACK_CLI_LOG_LEVEL']);
 
 /** Aliases kept for convenience in container set-ups. */
 const ENV_ALIASES: Record<string, string> = { BRAINSTACK_DATABASE_URL: 'database.url' };

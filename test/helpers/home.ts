@@ -14,17 +14,17 @@ export type TestDialect = 'sqlite' | 'postgres';
 
 /**
  * The dialects to run database tests on. SQLite always; PostgreSQL when scripts/test started
- * one (BRAINSTACK_TEST_PG_URL). Under CI a missing PostgreSQL is an error, not a skip.
+ * one (BSTEST_PG_URL). Under CI a missing PostgreSQL is an error, not a skip.
  */
 export function testDialects(): TestDialect[] {
-  if (process.env.BRAINSTACK_TEST_PG_URL) return ['sqlite', 'postgres'];
-  if (process.env.CI || process.env.BRAINSTACK_REQUIRE_PG) throw new Error('BRAINSTACK_TEST_PG_URL is not set: run the tests through scripts/test');
+  if (process.env.BSTEST_PG_URL) return ['sqlite', 'postgres'];
+  if (process.env.CI || process.env.BSTEST_REQUIRE_PG) throw new Error('BSTEST_PG_URL is not set: run the tests through scripts/test');
   return ['sqlite'];
 }
 
 /** A fresh PostgreSQL database for one test; dropped by `drop()`. */
 export async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const adminUrl = process.env.BRAINSTACK_TEST_PG_URL as string;
+  const adminUrl = process.env.BSTEST_PG_URL as string;
   const name = `bs_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
