@@ -23,7 +23,7 @@ export interface BrainstackConfig {
     max_backoff: number;
     rate_limit_per_minute: number;
   };
-  tokens: { audience: string; lifetime: number; algorithm: 'EdDSA' | 'ES256' };
+  tokens: { audience: string; lifetime: number; algorithm: 'ES256' | 'EdDSA' };
   wireguard: {
     interface?: string;
     endpoint: string;

@@ -72,7 +72,7 @@ export const configSchema = {
       properties: {
         audience: { type: 'string', minLength: 1, default: 'brainstack' },
         lifetime: { type: 'integer', minimum: 30, maximum: 900, default: 600 },
-        algorithm: { type: 'string', enum: ['EdDSA', 'ES256'], default: 'EdDSA' },
+        algorithm: { type: 'string', enum: ['ES256', 'EdDSA'], default: 'ES256' },
       },
     },
     wireguard: {
