@@ -1,6 +1,7 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createPrivateKey } from 'node:crypto';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { createTestApp, createTestHome, sessionCookie, STRONG_PASSWORD, testDialects } from './helpers/home.js';
@@ -58,9 +59,8 @@ for (const dialect of testDialects()) {
     const active = await signingKeys.activeKey();
     const signing = await database.db.selectFrom('signing_keys').select('private_sealed').where('kid', '=', active.kid).executeTakeFirstOrThrow();
     const pkcs8 = openText(keyring, { table: 'signing_keys', column: 'private_sealed', row: active.kid }, signing.private_sealed);
-    const der = Buffer.from(pkcs8.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
     secrets.push(['signing key (PKCS#8)', pkcs8.replace(/-----[A-Z ]+-----|\s/g, '')]);
-    secrets.push(['signing key (raw)', der.subarray(der.length - 32)]);
+    secrets.push(['signing key (private scalar)', Buffer.from(createPrivateKey(pkcs8).export({ format: 'jwk' }).d as string, 'base64url')]);
     secrets.push(['master key', keyring.active.key]);
 
     const raw = await rawDatabase(home);
