@@ -37,6 +37,21 @@ export const ERROR_CATALOGUE = {
   role_exists: { status: 409, summary: 'A role with this name already exists.' },
   role_not_found: { status: 404, summary: 'No role with this name.' },
   weak_password: { status: 400, summary: 'The password is shorter than the configured minimum or too long.' },
+  // devices and WireGuard
+  device_not_found: { status: 404, summary: 'No device with this id belongs to you (or, for operators, exists).' },
+  invalid_device_name: { status: 400, summary: 'Device names are 1-64 letters, digits, spaces and . _ - ( ) \' only: no control characters or newlines.' },
+  invalid_public_key: { status: 400, summary: 'A WireGuard public key must be base64 of exactly 32 bytes, and not the server\'s own key.' },
+  public_key_in_use: { status: 409, summary: 'This WireGuard public key is already registered: generate a new key pair for each device.' },
+  pool_exhausted: { status: 503, summary: 'No tunnel address is free in the configured range (wireguard.cidr); revoke devices or widen the range.' },
+  device_inactive: { status: 409, summary: 'The device is revoked or expired: tokens and configs are no longer issued for it.' },
+  wireguard_unavailable: { status: 503, summary: 'The `wg` tool is not installed or cannot run: install wireguard-tools.' },
+  wireguard_interface_missing: { status: 503, summary: 'The configured WireGuard interface (wireguard.interface) does not exist: create it first.' },
+  wireguard_permission_denied: { status: 503, summary: 'The process lacks CAP_NET_ADMIN to change the WireGuard interface.' },
+  wireguard_failed: { status: 502, summary: 'A `wg` command failed; the change was not recorded. Details are in the server log.' },
+  // OAuth 2.0 token endpoint (RFC 6749 section 5.2: sent as `error`)
+  invalid_grant: { status: 400, summary: 'The refresh token is unknown, expired, revoked or already used (reuse revokes its whole family).' },
+  invalid_scope: { status: 400, summary: 'The requested scope is malformed or more than the user\'s roles grant.' },
+  unsupported_grant_type: { status: 400, summary: 'Only `grant_type=refresh_token` is supported at this token endpoint.' },
   // configuration and home
   config_invalid: { status: 500, summary: 'The configuration file or environment has a bad or missing key; the message names it.' },
   home_exists: { status: 409, summary: '`brainstack init` found existing keys and was not told `--force`.' },

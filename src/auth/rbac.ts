@@ -118,9 +118,9 @@ export class Rbac {
     });
   }
 
-  /** The union of the scopes of a user's roles, sorted. */
-  async scopesOf(userId: string): Promise<string[]> {
-    const rows = await this.db
+  /** The union of the scopes of a user's roles, sorted. Pass `db` to read inside a transaction. */
+  async scopesOf(userId: string, db: Kysely<Database> = this.db): Promise<string[]> {
+    const rows = await db
       .selectFrom('user_roles')
       .innerJoin('role_scopes', 'role_scopes.role_id', 'user_roles.role_id')
       .select('role_scopes.scope')
@@ -131,8 +131,8 @@ export class Rbac {
     return rows.map((r) => r.scope);
   }
 
-  async rolesOf(userId: string): Promise<string[]> {
-    const rows = await this.db.selectFrom('user_roles').innerJoin('roles', 'roles.id', 'user_roles.role_id').select('roles.name').where('user_roles.user_id', '=', userId).orderBy('roles.name').execute();
+  async rolesOf(userId: string, db: Kysely<Database> = this.db): Promise<string[]> {
+    const rows = await db.selectFrom('user_roles').innerJoin('roles', 'roles.id', 'user_roles.role_id').select('roles.name').where('user_roles.user_id', '=', userId).orderBy('roles.name').execute();
     return rows.map((r) => r.name);
   }
 

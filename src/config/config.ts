@@ -23,7 +23,7 @@ export interface BrainstackConfig {
     max_backoff: number;
     rate_limit_per_minute: number;
   };
-  tokens: { audience: string; lifetime: number; algorithm: 'ES256' | 'EdDSA' };
+  tokens: { audience: string; lifetime: number; algorithm: 'ES256' | 'EdDSA'; refresh_lifetime_days: number };
   wireguard: {
     interface?: string;
     endpoint: string;
@@ -34,6 +34,9 @@ export interface BrainstackConfig {
     persistent_keepalive: number;
     device_lifetime_days: number;
     reconcile_interval: number;
+    expiry_sweep_interval: number;
+    ip_quarantine: number;
+    wg_command: string;
   };
 }
 

@@ -103,8 +103,82 @@ const m0001_identity: Migration = {
   },
 };
 
+const m0002_devices: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('devices')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull().unique())
+      .addColumn('psk_sealed', 'text', (c) => c.notNull())
+      .addColumn('client_key', 'integer', (c) => c.notNull())
+      .addColumn('interface', 'text', (c) => c.notNull())
+      .addColumn('ip', 'text')
+      .addColumn('ip_index', 'integer')
+      .addColumn('released_ip', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .addColumn('revoked_reason', 'text')
+      .addUniqueConstraint('devices_interface_ip_index', ['interface', 'ip_index'])
+      .addUniqueConstraint('devices_interface_ip', ['interface', 'ip'])
+      .execute();
+    await db.schema.createIndex('devices_user').on('devices').column('user_id').execute();
+    await db.schema.createIndex('devices_expiry').on('devices').columns(['revoked_at', 'expires_at']).execute();
+    await db.schema
+      .createTable('ip_pools')
+      .addColumn('interface', 'text', (c) => c.primaryKey())
+      .addColumn('cidr', 'text', (c) => c.notNull())
+      .addColumn('next_index', 'integer', (c) => c.notNull())
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('ip_quarantine')
+      .addColumn('interface', 'text', (c) => c.notNull())
+      .addColumn('ip_index', 'integer', (c) => c.notNull())
+      .addColumn('available_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('ip_quarantine_pk', ['interface', 'ip_index'])
+      .execute();
+    await db.schema.createIndex('ip_quarantine_available').on('ip_quarantine').columns(['interface', 'available_at']).execute();
+    await db.schema
+      .createTable('refresh_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('family_id', 'text', (c) => c.notNull())
+      .addColumn('device_id', 'text', (c) => c.notNull().references('devices.id').onDelete('cascade'))
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('refresh_tokens_family').on('refresh_tokens').column('family_id').execute();
+    await db.schema.createIndex('refresh_tokens_device').on('refresh_tokens').column('device_id').execute();
+    await db.schema
+      .createTable('revocation_head')
+      .addColumn('id', 'integer', (c) => c.primaryKey())
+      .addColumn('seq', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.insertInto('revocation_head').values({ id: 1, seq: 0 }).execute();
+    await db.schema
+      .createTable('revocations')
+      .addColumn('seq', 'bigint', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .addColumn('not_before', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('revocations_kind_value').on('revocations').columns(['kind', 'value']).execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_identity': m0001_identity,
+  '0002_devices': m0002_devices,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -94,7 +94,85 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** WireGuard public key (base64); unique across all devices ever registered. */
+  public_key: string;
+  /** Per-device preshared key, sealed. */
+  psk_sealed: string;
+  /** 1 when the client generated the key pair (the server never saw the private key). */
+  client_key: number;
+  interface: string;
+  /** Tunnel address while the device holds one; NULL once released (revoked or expired). */
+  ip: string | null;
+  /** Offset of `ip` in the pool; unique per interface. */
+  ip_index: number | null;
+  /** The address it had, kept for the record after release. */
+  released_ip: string | null;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface IpPoolsTable {
+  interface: string;
+  cidr: string;
+  /** Next never-used offset. */
+  next_index: number;
+  /** Bumped by every allocation: the write that serialises allocators. */
+  version: number;
+}
+
+export interface IpQuarantineTable {
+  interface: string;
+  ip_index: number;
+  /** The address may be handed out again from this time on. */
+  available_at: number;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  /** SHA-256 of the token; the token itself is never stored. */
+  token_hash: string;
+  family_id: string;
+  device_id: string;
+  user_id: string;
+  client_id: string;
+  created_at: number;
+  expires_at: number;
+  /** Set when rotated; presenting it again is reuse. */
+  used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface RevocationHeadTable {
+  id: number;
+  seq: number;
+}
+
+export interface RevocationsTable {
+  seq: number;
+  /** `jti`, `device` or `user`. */
+  kind: string;
+  value: string;
+  /** Tokens issued before this time (ms) are refused (for `user` and `device`). */
+  not_before: number;
+  /** After this time the entry no longer matters (every affected token has expired). */
+  expires_at: number;
+  reason: string;
+  created_at: number;
+}
+
 export interface Database {
+  devices: DevicesTable;
+  ip_pools: IpPoolsTable;
+  ip_quarantine: IpQuarantineTable;
+  refresh_tokens: RefreshTokensTable;
+  revocation_head: RevocationHeadTable;
+  revocations: RevocationsTable;
   users: UsersTable;
   roles: RolesTable;
   role_scopes: RoleScopesTable;

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CONFIG_FILE_NAME, homePath, parseConfig, type BrainstackConfig } from '../config/config.js';
 import { formatKeyring, generateMasterKey, parseKeyring } from '../crypto/master-key.js';
@@ -8,7 +8,6 @@ import { seal } from '../crypto/seal.js';
 import { openDatabase, migrate } from '../db/connect.js';
 import { generateWireGuardKeyPair } from '../wireguard/keys.js';
 import { BrainstackError } from '../errors.js';
-import { readFileSync } from 'node:fs';
 
 export interface InitOptions {
   dir: string;
@@ -26,8 +25,9 @@ export interface InitReport {
   wireguardPublicKey: string;
 }
 
-export const WG_PRIVATE_SETTING = 'wireguard.private_key';
-export const WG_PUBLIC_SETTING = 'wireguard.public_key';
+import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
+
+export { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING };
 
 function setDotted(target: Record<string, unknown>, dotted: string, value: unknown): void {
   const path = dotted.split('.');

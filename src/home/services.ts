@@ -10,6 +10,17 @@ import { Rbac } from '../auth/rbac.js';
 import { Sessions } from '../auth/sessions.js';
 import { LoginThrottle } from '../auth/throttle.js';
 import { PasswordLogin } from '../auth/login.js';
+import { openText } from '../crypto/seal.js';
+import { BrainstackError } from '../errors.js';
+import { ConfigOnlyApplier, WgCommand, type PeerApplier } from '../wireguard/wg.js';
+import { PeerLock } from '../wireguard/peer-lock.js';
+import { parseCidr } from '../wireguard/ip-pool.js';
+import { Reconciler } from '../wireguard/reconcile.js';
+import { Revocations } from '../tokens/revocations.js';
+import { RefreshTokens } from '../tokens/refresh-tokens.js';
+import { AccessTokenIssuer } from '../tokens/access-tokens.js';
+import { DeviceService } from '../devices/device-service.js';
+import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
 
 /** Everything the ticket service and the admin CLI work with, built in one place. */
 export interface Services {
@@ -25,6 +36,13 @@ export interface Services {
   throttle: LoginThrottle;
   passwordLogin: PasswordLogin;
   signingKeys: SigningKeyStore;
+  applier: PeerApplier;
+  revocations: Revocations;
+  refreshTokens: RefreshTokens;
+  accessTokens: AccessTokenIssuer;
+  devices: DeviceService;
+  reconciler: Reconciler;
+  issuer: string;
   close(): Promise<void>;
 }
 
@@ -57,5 +75,40 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   const throttle = new LoginThrottle(db, (key) => (key.startsWith('ip:') ? addressPolicy : policy), now);
   const passwordLogin = new PasswordLogin(db, accounts, throttle, audit, { requireTotp: config.login.require_totp, now });
   const signingKeys = new SigningKeyStore(db, keyring);
-  return { dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys, close: () => database.close() };
+  const issuer = config.public_url.replace(/\/$/, '');
+
+  const settings = await db.selectFrom('server_settings').select(['name', 'value']).where('name', 'in', [WG_PUBLIC_SETTING, WG_PRIVATE_SETTING]).execute();
+  const serverPublicKey = settings.find((r) => r.name === WG_PUBLIC_SETTING)?.value;
+  const sealedPrivate = settings.find((r) => r.name === WG_PRIVATE_SETTING)?.value;
+  if (!serverPublicKey || !sealedPrivate) {
+    await database.close();
+    throw new BrainstackError('home_missing', `the database at ${database.location} has no WireGuard server key: run 'brainstack init'`);
+  }
+  const applier: PeerApplier = config.wireguard.interface ? new WgCommand(config.wireguard.interface, config.wireguard.wg_command) : new ConfigOnlyApplier();
+  const lock = new PeerLock();
+  const revocations = new Revocations(db, now);
+  const refreshTokens = new RefreshTokens(db, audit, config.tokens.refresh_lifetime_days * 86_400_000, now);
+  const accessTokens = new AccessTokenIssuer(signingKeys, { issuer, audience: config.tokens.audience, lifetimeSeconds: config.tokens.lifetime, now });
+  const devices = new DeviceService(db, keyring, audit, applier, lock, refreshTokens, revocations, {
+    range: parseCidr(config.wireguard.cidr),
+    endpoint: config.wireguard.endpoint,
+    allowedIps: config.wireguard.allowed_ips,
+    dns: config.wireguard.dns,
+    keepalive: config.wireguard.persistent_keepalive,
+    deviceLifetimeMs: config.wireguard.device_lifetime_days * 86_400_000,
+    quarantineMs: config.wireguard.ip_quarantine * 1000,
+    issuer,
+    serverPublicKey,
+    now,
+  });
+  const reconciler = new Reconciler(applier, devices, lock, audit, {
+    publicKey: serverPublicKey,
+    listenPort: config.wireguard.listen_port,
+    privateKey: () => openText(keyring, { table: 'server_settings', column: 'value', row: WG_PRIVATE_SETTING }, sealedPrivate),
+  });
+  return {
+    dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys,
+    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer,
+    close: () => database.close(),
+  };
 }

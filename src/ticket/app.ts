@@ -9,6 +9,8 @@ import { BrainstackError } from '../errors.js';
 import { installErrorHandling } from './http-errors.js';
 import { authRoutes } from './routes/auth.js';
 import { discoveryRoutes } from './routes/discovery.js';
+import { deviceRoutes } from './routes/devices.js';
+import { tokenRoutes } from './routes/tokens.js';
 
 export interface TicketAppOptions {
   /** TLS material for the public listener; omitted in `inject` tests. */
@@ -53,6 +55,8 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
     errorResponseBuilder: (_request, context) => new BrainstackError('rate_limited', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) } }),
   });
   await app.register(async (scope) => authRoutes(scope, services));
+  await app.register(async (scope) => deviceRoutes(scope, services));
+  await app.register(async (scope) => tokenRoutes(scope, services));
   await app.register(async (scope) => discoveryRoutes(scope, services));
   return app;
 }

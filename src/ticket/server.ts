@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Services } from '../home/services.js';
 import { readTls } from '../home/init.js';
 import { buildInternalApp, buildTicketApp } from './app.js';
+import { DeviceMaintenance } from '../devices/maintenance.js';
 
 export interface RunningTicketService {
   publicApp: FastifyInstance;
@@ -20,9 +21,24 @@ export function splitHostPort(listen: string): { host: string; port: number } {
 /** Starts the public HTTPS listener and the internal listener. */
 export async function startTicketService(services: Services): Promise<RunningTicketService> {
   const { config, dir } = services;
+  const maintenance = new DeviceMaintenance(services.devices, services.reconciler, services.logger, { reconcileSeconds: config.wireguard.reconcile_interval, sweepSeconds: config.wireguard.expiry_sweep_interval });
+  if (services.applier.mode === 'config-only') {
+    services.logger.warn('CONFIG-ONLY MODE: no wireguard.interface is configured; devices get configs but NO PEER IS APPLIED to any interface');
+  } else {
+    // Start only on an interface that matches the database (fails clearly if it is missing).
+    await maintenance.reconcileNow();
+  }
+  await maintenance.sweepNow();
+  maintenance.start();
   const tls = config.tls.enabled ? readTls(dir, config) : undefined;
   if (!tls) services.logger.warn('tls.enabled is false: the public listener speaks plain HTTP; put a TLS-terminating proxy in front of it');
-  const publicApp = await buildTicketApp(services, tls ? { tls } : {});
+  let publicApp: FastifyInstance;
+  try {
+    publicApp = await buildTicketApp(services, tls ? { tls } : {});
+  } catch (err) {
+    await maintenance.stop();
+    throw err;
+  }
   const internalApp = await buildInternalApp(services);
   await publicApp.listen(splitHostPort(config.listen));
   // fastify names the protocol from its own `https` option, which a serverFactory bypasses.
@@ -32,6 +48,7 @@ export async function startTicketService(services: Services): Promise<RunningTic
   try {
     internalAddress = await internalApp.listen(splitHostPort(config.internal_listen));
   } catch (err) {
+    await maintenance.stop();
     await publicApp.close();
     throw err;
   }
@@ -42,6 +59,7 @@ export async function startTicketService(services: Services): Promise<RunningTic
     publicAddress,
     internalAddress,
     async close() {
+      await maintenance.stop();
       await Promise.allSettled([publicApp.close(), internalApp.close()]);
     },
   };

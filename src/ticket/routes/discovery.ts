@@ -18,6 +18,9 @@ export async function discoveryRoutes(app: FastifyInstance, services: Services):
     return {
       issuer,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
+      token_endpoint: `${issuer}/oauth/token`,
+      grant_types_supported: ['refresh_token'],
+      token_endpoint_auth_methods_supported: ['none'],
       scopes_supported: await services.rbac.allScopes(),
       access_token_signing_alg_values_supported: algorithms,
       token_types_supported: ['at+jwt'],
