@@ -1,5 +1,6 @@
 import { execa, type ExecaError } from 'execa';
 import { BrainstackError } from '../errors.js';
+import { withSecretStdin } from './secret-stdin.js';
 
 /** One peer as `wg show IF dump` reports it (the preshared key is read but never kept). */
 export interface PeerState {
@@ -67,8 +68,9 @@ export function wgError(err: unknown, interfaceName: string, action: string): Br
   const e = err as ExecaError;
   const stderr = typeof e.stderr === 'string' ? e.stderr : '';
   if ((e as { code?: string }).code === 'ENOENT') return new BrainstackError('wireguard_unavailable', `cannot run 'wg' to ${action}: install wireguard-tools`);
-  if (/No such device|does not exist|Unable to access interface: No such/i.test(stderr)) {
-    return new BrainstackError('wireguard_interface_missing', `WireGuard interface '${interfaceName}' does not exist (wireguard.interface): create it before starting brainstack`);
+  // "Protocol not supported": no userspace socket for that name and no kernel WireGuard either.
+  if (/No such device|does not exist|Protocol not supported/i.test(stderr)) {
+    return new BrainstackError('wireguard_interface_missing', `WireGuard interface '${interfaceName}' does not exist (wireguard.interface): create it (ip link add … type wireguard, or wireguard-go) before starting brainstack`);
   }
   if (/Operation not permitted|Permission denied/i.test(stderr)) {
     return new BrainstackError('wireguard_permission_denied', `not allowed to ${action} on '${interfaceName}': the process needs CAP_NET_ADMIN`);
@@ -78,7 +80,7 @@ export function wgError(err: unknown, interfaceName: string, action: string): Br
 
 /**
  * The real interface, through `wg` with argument arrays (never a shell). Secrets go through
- * stdin (`/dev/stdin`), never argv, so they never show in process listings. Works the same on
+ * stdin (`/dev/stdin`, see secret-stdin.ts), never argv, so they never show in process listings. Works the same on
  * kernel WireGuard and wireguard-go (wg finds the userspace socket itself).
  */
 export class WgCommand implements PeerApplier {
@@ -89,13 +91,17 @@ export class WgCommand implements PeerApplier {
     private readonly wg = 'wg',
   ) {}
 
-  private async run(args: string[], action: string, input?: string): Promise<string> {
-    try {
-      const result = await execa(this.wg, args, { input: input ?? '', stripFinalNewline: false, timeout: 15_000 });
-      return result.stdout;
-    } catch (err) {
-      throw wgError(err, this.interfaceName, action);
-    }
+  private async run(args: string[], action: string, secret?: string): Promise<string> {
+    const exec = async (stdin: number | 'ignore') => {
+      try {
+        // execa passes any file descriptor number through to the child; its types list only 0-9.
+        const result = await execa(this.wg, args, { stdin: stdin as 'ignore', stripFinalNewline: false, timeout: 15_000 });
+        return result.stdout;
+      } catch (err) {
+        throw wgError(err, this.interfaceName, action);
+      }
+    };
+    return secret === undefined ? exec('ignore') : withSecretStdin(secret, exec);
   }
 
   async setPeer(peer: PeerSpec): Promise<void> {
