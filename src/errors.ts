@@ -52,6 +52,12 @@ export const ERROR_CATALOGUE = {
   invalid_grant: { status: 400, summary: 'The refresh token is unknown, expired, revoked or already used (reuse revokes its whole family).' },
   invalid_scope: { status: 400, summary: 'The requested scope is malformed or more than the user\'s roles grant.' },
   unsupported_grant_type: { status: 400, summary: 'Only `grant_type=refresh_token` is supported at this token endpoint.' },
+  // guard (RFC 6750: sent as `error` in WWW-Authenticate and in the body)
+  invalid_token: { status: 401, summary: 'The access token is missing, malformed, expired, revoked, not for this audience, or used from another tunnel address. Deliberately generic; the guard log has the reason.' },
+  insufficient_scope: { status: 403, summary: 'The access token is valid but does not grant this assistant\'s scope.' },
+  revocation_unavailable: { status: 503, summary: 'The guard has not heard from the revocation feed for longer than its maximum staleness; it refuses until the feed is back.' },
+  guard_not_found: { status: 404, summary: 'No guard with this name is registered.' },
+  guard_exists: { status: 409, summary: 'A guard with this name is already registered.' },
   // configuration and home
   config_invalid: { status: 500, summary: 'The configuration file or environment has a bad or missing key; the message names it.' },
   home_exists: { status: 409, summary: '`brainstack init` found existing keys and was not told `--force`.' },

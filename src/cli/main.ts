@@ -3,6 +3,8 @@ import { registerInit } from './init-command.js';
 import { registerServe } from './serve-command.js';
 import { registerAdminUsers } from './admin-users.js';
 import { registerAdminRoles } from './admin-roles.js';
+import { registerAdminGuards } from './admin-guards.js';
+import { registerGuard } from './guard-command.js';
 import { EXIT, describeError, exitCodeFor, processOutput, type Output } from './output.js';
 
 /** Builds the whole command tree (also used to generate docs/cli.md). */
@@ -16,9 +18,11 @@ export function buildProgram(output: Output = processOutput): Command {
     .configureOutput({ writeOut: (text) => output.out(text.replace(/\n$/, '')), writeErr: (text) => output.err(text.replace(/\n$/, '')) });
   registerInit(program, output);
   registerServe(program);
+  registerGuard(program);
   const admin = program.command('admin').description("operator's commands (run on the server host)");
   registerAdminUsers(admin, output);
   registerAdminRoles(admin, output);
+  registerAdminGuards(admin, output);
   for (const command of [program, ...allCommands(program)]) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

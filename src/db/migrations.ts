@@ -176,9 +176,22 @@ const m0002_devices: Migration = {
   },
 };
 
+const m0003_guards: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('guards')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('credential_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_seen_at', 'bigint')
+      .execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_identity': m0001_identity,
   '0002_devices': m0002_devices,
+  '0003_guards': m0003_guards,
 };
 
 export const migrationProvider: MigrationProvider = {

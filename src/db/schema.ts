@@ -166,7 +166,16 @@ export interface RevocationsTable {
   created_at: number;
 }
 
+export interface GuardsTable {
+  name: string;
+  /** SHA-256 of the feed credential; the credential is shown once and never stored. */
+  credential_hash: string;
+  created_at: number;
+  last_seen_at: number | null;
+}
+
 export interface Database {
+  guards: GuardsTable;
   devices: DevicesTable;
   ip_pools: IpPoolsTable;
   ip_quarantine: IpQuarantineTable;

@@ -20,6 +20,7 @@ import { Revocations } from '../tokens/revocations.js';
 import { RefreshTokens } from '../tokens/refresh-tokens.js';
 import { AccessTokenIssuer } from '../tokens/access-tokens.js';
 import { DeviceService } from '../devices/device-service.js';
+import { GuardRegistry } from '../tokens/guard-registry.js';
 import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
 
 /** Everything the ticket service and the admin CLI work with, built in one place. */
@@ -42,6 +43,7 @@ export interface Services {
   accessTokens: AccessTokenIssuer;
   devices: DeviceService;
   reconciler: Reconciler;
+  guards: GuardRegistry;
   issuer: string;
   close(): Promise<void>;
 }
@@ -108,7 +110,7 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   });
   return {
     dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys,
-    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer,
+    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer, guards: new GuardRegistry(db, audit, now),
     close: () => database.close(),
   };
 }

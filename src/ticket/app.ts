@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { deviceRoutes } from './routes/devices.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { revocationFeedRoutes } from './routes/revocation-feed.js';
 
 export interface TicketAppOptions {
   /** TLS material for the public listener; omitted in `inject` tests. */
@@ -61,10 +62,12 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
   return app;
 }
 
-/** The internal listener (private side): discovery and health, later the revocation feed and metrics. */
+/** The internal listener (private side): discovery, health and the revocation feed for guards. */
 export async function buildInternalApp(services: Services): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: services.logger.child({ listener: 'internal' }) as FastifyBaseLogger, serverFactory: serverFactory(services), return503OnClosing: true });
+  // forceCloseConnections: guards hold long-polls open; shutdown must not wait for them.
+  const app = Fastify({ loggerInstance: services.logger.child({ listener: 'internal' }) as FastifyBaseLogger, serverFactory: serverFactory(services), return503OnClosing: true, forceCloseConnections: true });
   installErrorHandling(app);
   await app.register(async (scope) => discoveryRoutes(scope, services));
+  await app.register(async (scope) => revocationFeedRoutes(scope, services));
   return app;
 }

@@ -1,0 +1,90 @@
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { Guard } from '../guard/guard.js';
+import { buildGuardProxy, type GuardRoute } from '../guard/proxy.js';
+import { splitHostPort } from '../ticket/server.js';
+import { BrainstackError } from '../errors.js';
+import { LOG_REDACT } from '../home/services.js';
+import { usageError } from './output.js';
+
+interface GuardCliOptions {
+  assistant?: string;
+  listen: string;
+  upstream?: string;
+  jwks: string;
+  issuer: string;
+  audience: string;
+  trustedGateway: string[];
+  feed?: string;
+  feedCredentialFile?: string;
+  routes?: string;
+  maxStaleness: string;
+  logLevel: string;
+}
+
+function readRoutes(file: string): GuardRoute[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new BrainstackError('config_invalid', `--routes ${file}: ${(err as Error).message}`);
+  }
+  const routes = (parsed as { routes?: unknown }).routes ?? parsed;
+  if (!Array.isArray(routes) || routes.length === 0) throw new BrainstackError('config_invalid', `--routes ${file}: expected {"routes": [{"prefix", "assistant", "upstream"}, …]}`);
+  return routes.map((r: Partial<GuardRoute>, i) => {
+    if (typeof r.prefix !== 'string' || typeof r.assistant !== 'string' || typeof r.upstream !== 'string' || !/^https?:\/\//.test(r.upstream)) {
+      throw new BrainstackError('config_invalid', `--routes ${file}: route ${i + 1} needs prefix, assistant and an http(s) upstream`);
+    }
+    return { prefix: r.prefix, assistant: r.assistant, upstream: r.upstream, ...(typeof r.stripPrefix === 'boolean' ? { stripPrefix: r.stripPrefix } : {}) };
+  });
+}
+
+export function registerGuard(program: Command): void {
+  program
+    .command('guard')
+    .description("run a guard: a sidecar reverse proxy in front of one assistant, or with --routes the private-side gateway")
+    .option('--assistant <name>', 'the assistant behind this sidecar (needs assistant:<name>)')
+    .requiredOption('--listen <host:port>', 'address to listen on (the tunnel side)')
+    .option('--upstream <url>', 'the assistant, e.g. http://127.0.0.1:8080')
+    .requiredOption('--jwks <file|url>', "trusted signing keys: a file, or the ticket service's internal JWKS URL")
+    .requiredOption('--issuer <url>', 'expected token issuer (the ticket service public URL)')
+    .option('--audience <aud>', 'expected token audience', 'brainstack')
+    .option('--trusted-gateway <addr>', 'address whose X-Forwarded-For is trusted (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--feed <url>', 'revocation feed: the ticket service internal listener, e.g. http://10.8.0.1:8444')
+    .option('--feed-credential-file <file>', 'file holding this guard\'s feed credential (brainstack admin guards add)')
+    .option('--routes <file>', 'gateway mode: JSON routing table {"routes":[{"prefix","assistant","upstream"}]}')
+    .option('--max-staleness <seconds>', 'refuse with 503 when the feed has been silent this long', '30')
+    .option('--log-level <level>', 'log level', 'info')
+    .action(async (options: GuardCliOptions) => {
+      const routes: GuardRoute[] = options.routes ? readRoutes(options.routes) : [];
+      if (!options.routes) {
+        if (!options.assistant || !options.upstream) throw usageError('give --assistant and --upstream (sidecar), or --routes FILE (gateway)');
+        routes.push({ prefix: '/', assistant: options.assistant, upstream: options.upstream });
+      }
+      if (options.feed && !options.feedCredentialFile) throw usageError('--feed needs --feed-credential-file');
+      const logger = pino({ level: options.logLevel, redact: LOG_REDACT });
+      const guard = new Guard({
+        assistant: options.assistant ?? (routes[0] as GuardRoute).assistant,
+        issuer: options.issuer,
+        audience: options.audience,
+        jwks: options.jwks,
+        trustedGateways: options.trustedGateway,
+        maxStalenessMs: Number(options.maxStaleness) * 1000,
+        ...(options.feed ? { feedUrl: options.feed, feedCredentialFile: options.feedCredentialFile } : {}),
+        onWarning: (message) => logger.warn(message),
+        onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'revocation feed unreachable'),
+      });
+      await guard.start();
+      const app = await buildGuardProxy({ guard, routes, logger, trustedGateways: options.trustedGateway });
+      const address = await app.listen(splitHostPort(options.listen));
+      logger.info({ address, routes: routes.map((r) => ({ prefix: r.prefix, assistant: r.assistant, upstream: r.upstream })) }, 'brainstack guard started');
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      await app.close();
+      await guard.stop();
+      logger.info('guard stopped');
+    });
+}
