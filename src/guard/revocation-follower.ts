@@ -50,7 +50,9 @@ export class RevocationFollower {
 
   private async run(): Promise<void> {
     let backoff = 250;
-    const wait = this.options.waitSeconds ?? 20;
+    const longWait = this.options.waitSeconds ?? 20;
+    // The first request takes the snapshot at once; then long-polls for the changes.
+    let wait = 0;
     while (!this.stopped) {
       this.controller = new AbortController();
       const timer = setTimeout(() => this.controller?.abort(), (wait + 10) * 1000);
@@ -63,6 +65,7 @@ export class RevocationFollower {
         this.lastContact = this.now;
         this.resolveFirst();
         backoff = 250;
+        wait = longWait;
       } catch (err) {
         if (this.stopped) break;
         this.options.onError?.(err);
