@@ -76,14 +76,15 @@ export function registerGuard(program: Command): void {
         onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'revocation feed unreachable'),
       });
       await guard.start();
-      const app = await buildGuardProxy({ guard, routes, logger, trustedGateways: options.trustedGateway });
-      const address = await app.listen(splitHostPort(options.listen));
+      const proxy = buildGuardProxy({ guard, routes, logger, trustedGateways: options.trustedGateway });
+      const { host, port } = splitHostPort(options.listen);
+      const address = await proxy.listen(host, port);
       logger.info({ address, routes: routes.map((r) => ({ prefix: r.prefix, assistant: r.assistant, upstream: r.upstream })) }, 'brainstack guard started');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
-      await app.close();
+      await proxy.close();
       await guard.stop();
       logger.info('guard stopped');
     });

@@ -37,15 +37,31 @@ const guardPlugin: FastifyPluginAsync<GuardPluginOptions> = async (app, options)
     await guard.start();
     app.addHook('onClose', async () => guard.stop());
   }
-  app.addHook('onRequest', async (request, reply) => {
-    const decision = await guard.verify({ headers: request.headers, rawHeaders: request.raw.rawHeaders, url: request.url, remoteAddress: request.raw.socket.remoteAddress });
+  const verifier = guard.verifierFor(options.assistant ?? guard.options.assistant);
+  const conclude = (decision: GuardDecision, request: FastifyRequest, reply: FastifyReply): boolean => {
     options.onDecision?.(decision, request);
-    if (!decision.ok) {
-      request.log.info({ guard: { reason: decision.reason, status: decision.status, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
-      return sendRefusal(reply, decision);
+    if (decision.ok) {
+      request.brainstack = decision.identity;
+      return true;
     }
-    request.brainstack = decision.identity;
-    return undefined;
+    request.log.info({ guard: { reason: decision.reason, status: decision.status, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
+    sendRefusal(reply, decision);
+    return false;
+  };
+  // Callback style with a synchronous fast path: a cached token costs no promise at all.
+  app.addHook('onRequest', (request, reply, done) => {
+    const input = { headers: request.headers, rawHeaders: request.raw.rawHeaders, url: request.url, remoteAddress: request.raw.socket.remoteAddress };
+    const fast = verifier.verifyCached(input);
+    if (fast) {
+      if (conclude(fast, request, reply)) done();
+      return;
+    }
+    verifier.verify(input).then(
+      (decision) => {
+        if (conclude(decision, request, reply)) done();
+      },
+      (err: unknown) => done(err as Error),
+    );
   });
 };
 

@@ -1,8 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import replyFrom from '@fastify/reply-from';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Pool } from 'undici';
 import type { Logger } from 'pino';
 import type { Guard } from './guard.js';
-import { sendRefusal } from './plugin.js';
+import { wwwAuthenticate, type GuardDecision } from './verifier.js';
 import { callerAddress } from './source-address.js';
 
 /** One entry of a gateway's routing table. */
@@ -22,6 +23,14 @@ export interface GuardProxyOptions {
   logger: Logger;
   trustedGateways?: string[];
   onDecision?: (reason: string, ok: boolean) => void;
+  /** Kept-alive connections per upstream. */
+  connections?: number;
+}
+
+export interface GuardProxy {
+  server: Server;
+  listen(host: string, port: number): Promise<string>;
+  close(): Promise<void>;
 }
 
 const normalisePrefix = (p: string) => `/${p.replace(/^\/+|\/+$/g, '')}`;
@@ -31,56 +40,121 @@ export function matchRoute(routes: GuardRoute[], path: string): GuardRoute | und
   let best: GuardRoute | undefined;
   for (const route of routes) {
     const prefix = normalisePrefix(route.prefix);
-    const matches = prefix === '/' || path === prefix || path.startsWith(`${prefix}/`) || path.startsWith(`${prefix}?`);
+    const matches = prefix === '/' || path === prefix || path.startsWith(`${prefix}/`);
     if (matches && (!best || prefix.length > normalisePrefix(best.prefix).length)) best = route;
   }
   return best;
 }
 
+/** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.end(text);
+}
+
+function refuse(res: ServerResponse, decision: Extract<GuardDecision, { ok: false }>): void {
+  const headers: Record<string, string> = {};
+  const challenge = wwwAuthenticate(decision);
+  if (challenge) headers['www-authenticate'] = challenge;
+  if (decision.status === 503) headers['retry-after'] = '5';
+  const message = decision.error === 'insufficient_scope' ? `the access token does not grant ${decision.scope}` : decision.error === 'revocation_unavailable' ? 'the guard cannot currently check revocations; try again shortly' : decision.error === 'invalid_request' ? 'the request must carry exactly one Bearer token, in the Authorization header' : 'the access token is invalid';
+  json(res, decision.status, { code: decision.error, error: decision.error, message }, headers);
+}
+
 /**
  * The sidecar reverse proxy (one route, prefix `/`) and the private-side gateway (a routing
- * table): every request is checked for its route's assistant, then forwarded over kept-alive
- * connections. Incoming `X-Brainstack-*` headers are dropped; the upstream gets
- * `X-Brainstack-User`, `-Scopes`, `-Device`, and `X-Forwarded-For` set to the verified caller
- * address, so an assistant behind it can re-check the token with this proxy as trusted gateway.
+ * table). Every request is checked for its route's assistant, then streamed to the upstream over
+ * a pool of kept-alive connections (undici). Incoming `X-Brainstack-*` headers are dropped; the
+ * upstream gets `X-Brainstack-User`, `-Scopes`, `-Device`, and `X-Forwarded-For` set to the
+ * verified caller address, so an assistant behind it can re-check the token with this proxy as
+ * its trusted gateway.
+ *
+ * Plain node:http rather than fastify: a proxy has no routes, bodies or schemas of its own, and
+ * the framework layer cost a third of the throughput in `scripts/bench/guard.mjs`.
  */
-export async function buildGuardProxy(options: GuardProxyOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: options.logger as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 10 * 1024 * 1024, return503OnClosing: true });
+export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
   const trusted = new Set(options.trustedGateways ?? []);
-  await app.register(replyFrom, { undici: { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 } });
-  // Bodies pass through untouched, whatever their type.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  const pools = new Map<string, Pool>();
+  const poolFor = (upstream: string) => {
+    const origin = new URL(upstream).origin;
+    let pool = pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, { connections: options.connections ?? 64, pipelining: 1, keepAliveTimeout: 60_000 });
+      pools.set(origin, pool);
+    }
+    return pool;
+  };
   const verifiers = new Map(options.routes.map((r) => [r, options.guard.verifierFor(r.assistant)]));
 
-  app.all('/*', async (request, reply) => {
-    const path = request.url.split('?')[0] as string;
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const path = url.split('?')[0] as string;
     const route = matchRoute(options.routes, path);
-    if (!route) return reply.code(404).send({ code: 'route_not_found', message: `no assistant is routed at ${path.slice(0, 100)}` });
+    if (!route) return json(res, 404, { code: 'route_not_found', message: `no assistant is routed at ${path.slice(0, 100)}` });
     const verifier = verifiers.get(route) as NonNullable<ReturnType<typeof verifiers.get>>;
-    const decision = await verifier.verify({ headers: request.headers, rawHeaders: request.raw.rawHeaders, url: request.url, remoteAddress: request.raw.socket.remoteAddress });
+    const input = { headers: req.headers, rawHeaders: req.rawHeaders, url, remoteAddress: req.socket.remoteAddress };
+    const decision = verifier.verifyCached(input) ?? (await verifier.verify(input));
     options.onDecision?.(decision.ok ? 'allowed' : decision.reason, decision.ok);
     if (!decision.ok) {
-      request.log.info({ guard: { reason: decision.reason, status: decision.status, assistant: route.assistant, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
-      return sendRefusal(reply, decision);
+      options.logger.info({ guard: { reason: decision.reason, status: decision.status, assistant: route.assistant, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
+      return refuse(res, decision);
     }
     const identity = decision.identity;
-    const caller = callerAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'], trusted) ?? identity.tunnelIp;
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith('x-brainstack-') || name === 'x-forwarded-for' || name === 'host') continue;
+      headers[name] = value;
+    }
+    headers['x-brainstack-user'] = identity.user;
+    headers['x-brainstack-scopes'] = identity.scopes.join(' ');
+    headers['x-brainstack-device'] = identity.device;
+    headers['x-forwarded-for'] = callerAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted) ?? identity.tunnelIp;
     const prefix = normalisePrefix(route.prefix);
-    const strip = route.stripPrefix ?? prefix !== '/';
-    const rest = strip && prefix !== '/' ? request.url.slice(prefix.length) || '/' : request.url;
-    const target = `${route.upstream.replace(/\/$/, '')}${rest.startsWith('/') ? rest : `/${rest}`}`;
-    return reply.from(target, {
-      rewriteRequestHeaders: (_req, headers) => {
-        const out: Record<string, string | string[] | undefined> = {};
-        for (const [name, value] of Object.entries(headers)) if (!name.toLowerCase().startsWith('x-brainstack-')) out[name] = value;
-        out['x-brainstack-user'] = identity.user;
-        out['x-brainstack-scopes'] = identity.scopes.join(' ');
-        out['x-brainstack-device'] = identity.device;
-        out['x-forwarded-for'] = caller;
-        return out as typeof headers;
-      },
+    const strip = (route.stripPrefix ?? prefix !== '/') && prefix !== '/';
+    const rest = strip ? url.slice(prefix.length) || '/' : url;
+    const base = new URL(route.upstream);
+    const upstreamPath = `${base.pathname.replace(/\/$/, '')}${rest.startsWith('/') ? rest : `/${rest}`}`;
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    try {
+      // stream(): undici writes the upstream body straight into our response, no intermediate stream.
+      await poolFor(route.upstream).stream({ path: upstreamPath, method: req.method as 'GET', headers, body: hasBody ? req : null }, ({ statusCode, headers: upstreamHeaders }) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [name, value] of Object.entries(upstreamHeaders)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+        res.writeHead(statusCode, out);
+        return res;
+      });
+    } catch (err) {
+      options.logger.warn({ err: (err as Error).message, upstream: route.upstream }, 'upstream unreachable');
+      if (!res.headersSent) json(res, 502, { code: 'upstream_unavailable', message: `the assistant '${route.assistant}' did not answer` });
+      else res.destroy();
+    }
+  }
+
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res).catch((err) => {
+      options.logger.error({ err }, 'guard proxy failure');
+      if (!res.headersSent) json(res, 500, { code: 'internal_error', message: 'internal error' });
     });
   });
-  return app;
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const a = server.address() as AddressInfo;
+          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+        });
+      }),
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([...pools.values()].map((p) => p.close()));
+    },
+  };
 }

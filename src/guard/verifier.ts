@@ -177,30 +177,37 @@ export class GuardVerifier {
     };
   }
 
-  async verify(request: GuardRequest): Promise<GuardDecision> {
+  /**
+   * The synchronous part: a decision when one can be made without verifying a signature (a
+   * malformed request, or a token already in the cache), else `undefined`. Lets hot callers skip
+   * a promise per request; `verify()` is the complete check.
+   */
+  verifyCached(request: GuardRequest): GuardDecision | undefined {
     const extracted = this.extract(request);
     if ('ok' in extracted) return extracted;
-    const { token } = extracted;
-
-    let cached = false;
-    let identity: GuardIdentity;
-    const hit = this.cache.get(token);
-    if (hit && hit.identity.expiresAt + this.leeway * 1000 > this.now()) {
-      identity = hit.identity;
-      cached = true;
-      // Refresh its place in the LRU order.
-      this.cache.delete(token);
-      this.cache.set(token, hit);
-    } else {
-      if (hit) this.cache.delete(token);
-      const verified = await this.verifyToken(token);
-      if ('ok' in verified) return verified;
-      identity = verified.identity;
-      this.cache.set(token, { identity, kid: verified.kid });
-      if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+    const hit = this.cache.get(extracted.token);
+    if (!hit) return undefined;
+    if (hit.identity.expiresAt + this.leeway * 1000 <= this.now()) {
+      this.cache.delete(extracted.token);
+      return undefined;
     }
+    return this.checkPerRequest(request, extracted.token, hit.identity, true);
+  }
 
-    // Checked on every request, cached or not.
+  async verify(request: GuardRequest): Promise<GuardDecision> {
+    const fast = this.verifyCached(request);
+    if (fast) return fast;
+    const extracted = this.extract(request) as { token: string };
+    const verified = await this.verifyToken(extracted.token);
+    if ('ok' in verified) return verified;
+    // Bounded: the oldest entry goes first (entries also leave when their token expires).
+    this.cache.set(extracted.token, { identity: verified.identity, kid: verified.kid });
+    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
+    return this.checkPerRequest(request, extracted.token, verified.identity, false);
+  }
+
+  /** Checked on every request, cached or not: scope, tunnel address, revocation. */
+  private checkPerRequest(request: GuardRequest, token: string, identity: GuardIdentity, cached: boolean): GuardDecision {
     if (!identity.scopes.includes(this.requiredScope) && !identity.scopes.includes('assistant:*')) return this.refuse(403, 'insufficient_scope', identity);
     const caller = callerAddress(request.remoteAddress, request.headers['x-forwarded-for'], this.trusted);
     if (caller !== identity.tunnelIp) return this.refuse(401, 'wrong_source_address', identity);
