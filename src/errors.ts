@@ -58,6 +58,7 @@ export const ERROR_CATALOGUE = {
   revocation_unavailable: { status: 503, summary: 'The guard has not heard from the revocation feed for longer than its maximum staleness; it refuses until the feed is back.' },
   guard_not_found: { status: 404, summary: 'No guard with this name is registered.' },
   guard_exists: { status: 409, summary: 'A guard with this name is already registered.' },
+  audit_chain_broken: { status: 500, summary: '`audit verify` found edited, inserted or deleted audit rows; the report names each.' },
   // configuration and home
   config_invalid: { status: 500, summary: 'The configuration file or environment has a bad or missing key; the message names it.' },
   home_exists: { status: 409, summary: '`brainstack init` found existing keys and was not told `--force`.' },

@@ -4,6 +4,7 @@ import { registerServe } from './serve-command.js';
 import { registerAdminUsers } from './admin-users.js';
 import { registerAdminRoles } from './admin-roles.js';
 import { registerAdminGuards } from './admin-guards.js';
+import { registerAdminOps } from './admin-ops.js';
 import { registerGuard } from './guard-command.js';
 import { EXIT, describeError, exitCodeFor, processOutput, type Output } from './output.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerAdminUsers(admin, output);
   registerAdminRoles(admin, output);
   registerAdminGuards(admin, output);
+  registerAdminOps(admin, output);
   for (const command of [program, ...allCommands(program)]) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -45,6 +45,9 @@ export async function createSigningKey(db: Kysely<Database>, keyring: MasterKeyr
  */
 export class SigningKeyStore {
   private active: ActiveSigningKey | undefined;
+  private activeLoadedAt = 0;
+  /** How long the active key is trusted from memory: a rotation by the CLI is picked up within this. */
+  static readonly ACTIVE_KEY_TTL_MS = 5_000;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -52,7 +55,7 @@ export class SigningKeyStore {
   ) {}
 
   async activeKey(): Promise<ActiveSigningKey> {
-    if (this.active) return this.active;
+    if (this.active && Date.now() - this.activeLoadedAt < SigningKeyStore.ACTIVE_KEY_TTL_MS) return this.active;
     const row = await this.db
       .selectFrom('signing_keys')
       .select(['kid', 'alg', 'private_sealed'])
@@ -62,8 +65,11 @@ export class SigningKeyStore {
       .executeTakeFirst();
     if (!row) throw new Error('no active signing key: run `brainstack init` or `brainstack admin keys rotate`');
     const alg = row.alg as SigningAlgorithm;
-    const privateKey = await importPKCS8(openText(this.keyring, sealContext(row.kid), row.private_sealed), alg);
-    this.active = { kid: row.kid, alg, privateKey };
+    if (this.active?.kid !== row.kid) {
+      const privateKey = await importPKCS8(openText(this.keyring, sealContext(row.kid), row.private_sealed), alg);
+      this.active = { kid: row.kid, alg, privateKey };
+    }
+    this.activeLoadedAt = Date.now();
     return this.active;
   }
 
@@ -75,6 +81,16 @@ export class SigningKeyStore {
   async jwks(): Promise<{ keys: JWK[] }> {
     const rows = await this.db.selectFrom('signing_keys').select(['public_jwk']).where('retired_at', 'is', null).orderBy('created_at', 'desc').execute();
     return { keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) };
+  }
+
+  /**
+   * Retires keys superseded more than `graceMs` ago (every token they signed has expired by then):
+   * they leave the JWKS, and guards refuse their tokens at their next JWKS refresh.
+   */
+  async retireSuperseded(graceMs: number, now = Date.now()): Promise<string[]> {
+    const due = await this.db.selectFrom('signing_keys').select('kid').where('retired_at', 'is', null).where('superseded_at', 'is not', null).where('superseded_at', '<=', now - graceMs).execute();
+    if (due.length > 0) await this.db.updateTable('signing_keys').set({ retired_at: now }).where('kid', 'in', due.map((d) => d.kid)).execute();
+    return due.map((d) => d.kid);
   }
 
   async list(): Promise<PublicSigningKey[]> {

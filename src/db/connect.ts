@@ -34,7 +34,7 @@ function redact(url: string): string {
  * Opens the configured database: `sqlite:PATH` (relative to `homeDir`) with WAL, foreign keys
  * and a busy timeout, or `postgres://…` through a pg pool.
  */
-export function openDatabase(url: string, homeDir: string, options: { busyTimeoutMs?: number; poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(url: string, homeDir: string, options: { busyTimeoutMs?: number; poolSize?: number; onPoolError?: (err: Error) => void } = {}): DatabaseHandle {
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length);
     const path = file === ':memory:' ? file : resolve(homeDir, file);
@@ -53,6 +53,9 @@ export function openDatabase(url: string, homeDir: string, options: { busyTimeou
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    // An idle client whose server connection dies (restart, failover) emits 'error' on the pool;
+    // unhandled, that would crash the process. The pool drops the client and opens a new one.
+    pool.on('error', (err) => options.onPoolError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', location: redact(url), close: () => db.destroy() };
   }

@@ -248,6 +248,39 @@ export class DeviceService {
     return true;
   }
 
+  /**
+   * Revokes a user at once, in one transaction: the account is disabled, its sessions and refresh
+   * tokens die, every device is revoked (its peer leaves the interface before the commit), and a
+   * `user` revocation makes guards refuse every token issued before now.
+   */
+  async revokeUser(userId: string, actor: string, reason = 'user revoked'): Promise<{ devices: number }> {
+    return this.lock.shared(() =>
+      this.db.transaction().execute(async (trx) => {
+        const now = this.now();
+        const user = await trx.selectFrom('users').select(['id', 'username']).where('id', '=', userId).executeTakeFirst();
+        if (!user) throw new BrainstackError('user_not_found', `no user ${userId.slice(0, 64)}`);
+        await trx.updateTable('users').set({ disabled_at: now, updated_at: now }).where('id', '=', userId).where('disabled_at', 'is', null).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
+        await this.refreshTokens.revokeFor(trx, { userId });
+        const active = await trx.selectFrom('devices').select('id').where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+        let devices = 0;
+        for (const { id } of active) if (await this.revokeIn(trx, id, actor, reason, {})) devices += 1;
+        await this.revocations.add(trx, { kind: 'user', value: userId, reason, expiresAt: now + (MAX_TOKEN_LIFETIME_SECONDS + 120) * 1000 });
+        await this.audit.record({ event: 'user.revoked', outcome: 'success', actor, subject: user.username, details: { devices, reason } }, trx);
+        return { devices };
+      }),
+    );
+  }
+
+  /** Revokes one access token by its `jti` (guards refuse it within a second). */
+  async revokeToken(jti: string, actor: string): Promise<void> {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(jti)) throw new BrainstackError('validation_failed', 'a token id (jti) is a UUID');
+    await this.db.transaction().execute(async (trx) => {
+      await this.revocations.add(trx, { kind: 'jti', value: jti, reason: 'token revoked', expiresAt: this.now() + (MAX_TOKEN_LIFETIME_SECONDS + 120) * 1000 });
+      await this.audit.record({ event: 'token.revoked', outcome: 'success', actor, subject: jti }, trx);
+    });
+  }
+
   /** Revokes every device whose expiry has passed; returns how many. */
   async expireDue(limit = 100): Promise<number> {
     const due = await this.db.selectFrom('devices').select('id').where('revoked_at', 'is', null).where('expires_at', '<=', this.now()).limit(limit).execute();

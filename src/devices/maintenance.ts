@@ -16,6 +16,8 @@ export class DeviceMaintenance {
     private readonly reconciler: Reconciler,
     private readonly logger: Logger,
     private readonly intervals: { reconcileSeconds: number; sweepSeconds: number },
+    /** Other periodic housekeeping run with the sweep (key retirement). */
+    private readonly housekeeping: () => Promise<void> = async () => undefined,
   ) {}
 
   private async once(name: string, work: () => Promise<void>): Promise<void> {
@@ -37,6 +39,7 @@ export class DeviceMaintenance {
   }
 
   async sweepNow(): Promise<void> {
+    await this.housekeeping();
     const expired = await this.devices.expireDue();
     if (expired > 0) this.logger.info({ expired }, `removed ${expired} expired device(s)`);
   }

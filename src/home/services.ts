@@ -64,7 +64,7 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   const now = options.now ?? Date.now;
   const logger = options.logger ?? pino({ level: config.log_level, redact: LOG_REDACT });
   const keyring = loadKeyring(homePath(dir, config.master_key_file), options.env ?? process.env);
-  const database = openDatabase(config.database.url, dir, { busyTimeoutMs: config.database.busy_timeout_ms });
+  const database = openDatabase(config.database.url, dir, { busyTimeoutMs: config.database.busy_timeout_ms, onPoolError: (err) => logger.warn({ err: err.message }, 'a database connection was lost; the pool replaces it') });
   if (options.migrate ?? true) await migrate(database);
   const db = database.db;
   const audit = new AuditLog(db, logger, now);

@@ -4,6 +4,7 @@ import type { Services } from '../home/services.js';
 import { readTls } from '../home/init.js';
 import { buildInternalApp, buildTicketApp } from './app.js';
 import { DeviceMaintenance } from '../devices/maintenance.js';
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/claims.js';
 
 export interface RunningTicketService {
   publicApp: FastifyInstance;
@@ -21,7 +22,11 @@ export function splitHostPort(listen: string): { host: string; port: number } {
 /** Starts the public HTTPS listener and the internal listener. */
 export async function startTicketService(services: Services): Promise<RunningTicketService> {
   const { config, dir } = services;
-  const maintenance = new DeviceMaintenance(services.devices, services.reconciler, services.logger, { reconcileSeconds: config.wireguard.reconcile_interval, sweepSeconds: config.wireguard.expiry_sweep_interval });
+  const maintenance = new DeviceMaintenance(services.devices, services.reconciler, services.logger, { reconcileSeconds: config.wireguard.reconcile_interval, sweepSeconds: config.wireguard.expiry_sweep_interval }, async () => {
+    // Keys superseded longer ago than any token lives leave the JWKS.
+    const retired = await services.signingKeys.retireSuperseded((MAX_TOKEN_LIFETIME_SECONDS + 120) * 1000);
+    if (retired.length > 0) services.logger.info({ retired }, 'retired signing keys whose tokens have all expired');
+  });
   if (services.applier.mode === 'config-only') {
     services.logger.warn('CONFIG-ONLY MODE: no wireguard.interface is configured; devices get configs but NO PEER IS APPLIED to any interface');
   } else {
