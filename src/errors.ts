@@ -59,6 +59,9 @@ export const ERROR_CATALOGUE = {
   guard_not_found: { status: 404, summary: 'No guard with this name is registered.' },
   guard_exists: { status: 409, summary: 'A guard with this name is already registered.' },
   audit_chain_broken: { status: 500, summary: '`audit verify` found edited, inserted or deleted audit rows; the report names each.' },
+  // user's CLI
+  server_unreachable: { status: 503, summary: 'The CLI cannot reach the ticket service (network, DNS, or an untrusted certificate: pass --ca FILE).' },
+  tunnel_failed: { status: 500, summary: '`wg-quick` could not bring the tunnel up or down; its output says why (often: not root).' },
   // configuration and home
   config_invalid: { status: 500, summary: 'The configuration file or environment has a bad or missing key; the message names it.' },
   home_exists: { status: 409, summary: '`brainstack init` found existing keys and was not told `--force`.' },

@@ -58,8 +58,8 @@ t.test('revoke user: peers gone before the command returns, guard refuses within
   const call = (token: string, ip: string) => notes.inject({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, remoteAddress: ip });
   t.equal((await call(vToken, v1.device.ip as string)).statusCode, 200);
 
-  const started = Date.now();
   const result = await cli(home.dir, ['revoke', 'user', 'victor']);
+  const started = Date.now();
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, /user 'victor' revoked: account disabled, 2 device\(s\) off the interface/);
   const peers = iface.peers();
@@ -71,7 +71,7 @@ t.test('revoke user: peers gone before the command returns, guard refuses within
     await new Promise((r) => setTimeout(r, 10));
   }
   t.equal(status, 401, 'the guard refuses the victim');
-  t.ok(Date.now() - started <= 1000 + 1500, 'within 1 s of the command returning (the CLI itself starts in ~1 s)');
+  t.ok(Date.now() - started <= 1000, `within 1 s of the command returning (${Date.now() - started} ms)`);
   const refresh = await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `grant_type=refresh_token&refresh_token=${v2.refreshToken}` });
   t.equal(refresh.json().error, 'invalid_grant', 'refresh token dead');
   t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', cookies: { '__Host-brainstack': session } })).statusCode, 401, 'session dead');

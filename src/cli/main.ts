@@ -6,6 +6,7 @@ import { registerAdminRoles } from './admin-roles.js';
 import { registerAdminGuards } from './admin-guards.js';
 import { registerAdminOps } from './admin-ops.js';
 import { registerGuard } from './guard-command.js';
+import { registerUserCommands } from './user-commands.js';
 import { EXIT, describeError, exitCodeFor, processOutput, type Output } from './output.js';
 
 /** Builds the whole command tree (also used to generate docs/cli.md). */
@@ -20,6 +21,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerInit(program, output);
   registerServe(program);
   registerGuard(program);
+  registerUserCommands(program, output);
   const admin = program.command('admin').description("operator's commands (run on the server host)");
   registerAdminUsers(admin, output);
   registerAdminRoles(admin, output);
