@@ -65,7 +65,7 @@ t.test('guards over the real tunnel: sidecar and gateway check scope, device bin
   await waitForOutput(lab.spawn(prvNs, process.execPath, ['-e', echo('notes', 9000)]), /listening/);
   await waitForOutput(lab.spawn(prvNs, process.execPath, ['-e', echo('search', 9001)]), /listening/);
   const common = ['--jwks', `http://${feedHost}:${port + 1}/.well-known/jwks.json`, '--issuer', home.url, '--feed', `http://${feedHost}:${port + 1}`, '--feed-credential-file', credentialFile];
-  const sidecar = lab.spawn(prvNs, process.execPath, [BIN, 'guard', '--assistant', 'notes', '--listen', `${privateIp}:8080`, '--upstream', 'http://127.0.0.1:9000', '--trusted-gateway', privateIp, ...common]);
+  const sidecar = lab.spawn(prvNs, process.execPath, [BIN, 'guard', '--assistant', 'notes', '--listen', `${privateIp}:8080`, '--upstream', 'http://127.0.0.1:9000', '--trusted-gateway', privateIp, '--metrics-listen', '127.0.0.1:9100', ...common]);
   await waitForOutput(sidecar, /brainstack guard started/);
   const routes = join(home.dir, 'routes.json');
   writeFileSync(routes, JSON.stringify({ routes: [{ prefix: '/notes', assistant: 'notes', upstream: `http://${privateIp}:8080` }, { prefix: '/search', assistant: 'search', upstream: 'http://127.0.0.1:9001' }] }));
@@ -115,5 +115,9 @@ t.test('guards over the real tunnel: sidecar and gateway check scope, device bin
   t.equal(gatewayStatus, 401, 'gateway refuses the revoked token');
   t.ok(delay <= 1000, `within 1 s (${delay} ms)`);
   t.equal(curl(lab, cli, [...bearer(searchToken), `http://${privateIp}:8090/search/`]).status, 200, "alice's other token still works");
+  const metrics = curl(lab, prvNs, ['http://127.0.0.1:9100/metrics']).body;
+  t.match(metrics, /brainstack_guard_decisions_total\{assistant="notes",result="refused",reason="insufficient_scope"\} [1-9]/, 'the sidecar counts its decisions by reason');
+  t.match(metrics, /brainstack_guard_decisions_total\{assistant="notes",result="refused",reason="revoked_jti"\} [1-9]/);
+  t.match(metrics, /brainstack_guard_feed_lag_seconds \d/);
   server.kill('SIGTERM');
 });

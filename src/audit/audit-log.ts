@@ -40,6 +40,13 @@ export function auditRowHash(row: Omit<AuditRow, 'hash'>): string {
  * in the transaction, so concurrent processes (serve and the admin CLI) never fork the chain.
  */
 export class AuditLog {
+  private listeners: Array<(row: AuditRow) => void> = [];
+
+  /** Called with every row after it is written (metrics, alerts). */
+  onRecord(listener: (row: AuditRow) => void): void {
+    this.listeners.push(listener);
+  }
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly logger: Logger,
@@ -49,6 +56,7 @@ export class AuditLog {
   /** Records an event in its own transaction, or inside `trx` when the event belongs to a change. */
   async record(event: AuditEvent, trx?: Transaction<Database>): Promise<AuditRow> {
     const row = trx ? await this.append(trx, event) : await this.db.transaction().execute((t) => this.append(t, event));
+    for (const listener of this.listeners) listener(row);
     this.logger.info({ audit: { seq: row.seq, event: row.event, outcome: row.outcome, actor: row.actor, subject: row.subject, ip: row.ip, details: event.details ?? {} } }, `audit ${row.event} ${row.outcome}`);
     return row;
   }

@@ -7,6 +7,22 @@ import { splitHostPort } from '../ticket/server.js';
 import { BrainstackError } from '../errors.js';
 import { LOG_REDACT } from '../home/services.js';
 import { usageError } from './output.js';
+import { Metrics } from '../audit/metrics.js';
+import { createServer, type Server } from 'node:http';
+
+async function serveMetrics(metrics: Metrics, listen: string): Promise<Server> {
+  const { host, port } = splitHostPort(listen);
+  const server = createServer(async (req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    const { contentType, body } = await metrics.render();
+    res.writeHead(200, { 'content-type': contentType }).end(body);
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
+  return server;
+}
 
 interface GuardCliOptions {
   assistant?: string;
@@ -21,6 +37,7 @@ interface GuardCliOptions {
   routes?: string;
   maxStaleness: string;
   logLevel: string;
+  metricsListen?: string;
 }
 
 function readRoutes(file: string): GuardRoute[] {
@@ -55,6 +72,7 @@ export function registerGuard(program: Command): void {
     .option('--feed-credential-file <file>', 'file holding this guard\'s feed credential (brainstack admin guards add)')
     .option('--routes <file>', 'gateway mode: JSON routing table {"routes":[{"prefix","assistant","upstream"}]}')
     .option('--max-staleness <seconds>', 'refuse with 503 when the feed has been silent this long', '30')
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics here (keep it off the tunnel side)')
     .option('--log-level <level>', 'log level', 'info')
     .action(async (options: GuardCliOptions) => {
       const routes: GuardRoute[] = options.routes ? readRoutes(options.routes) : [];
@@ -76,7 +94,10 @@ export function registerGuard(program: Command): void {
         onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'revocation feed unreachable'),
       });
       await guard.start();
-      const proxy = buildGuardProxy({ guard, routes, logger, trustedGateways: options.trustedGateway });
+      const metrics = new Metrics();
+      metrics.gauge('brainstack_guard_feed_lag_seconds', 'Seconds since the revocation feed last answered', () => (guard.follower ? (Date.now() - guard.follower.lastContact) / 1000 : 0));
+      const proxy = buildGuardProxy({ guard, routes, logger, trustedGateways: options.trustedGateway, onDecision: (assistant, reason, ok) => metrics.guardDecisions.inc({ assistant, result: ok ? 'allowed' : 'refused', reason }) });
+      const metricsServer = options.metricsListen ? await serveMetrics(metrics, options.metricsListen) : undefined;
       const { host, port } = splitHostPort(options.listen);
       const address = await proxy.listen(host, port);
       logger.info({ address, routes: routes.map((r) => ({ prefix: r.prefix, assistant: r.assistant, upstream: r.upstream })) }, 'brainstack guard started');
@@ -85,6 +106,7 @@ export function registerGuard(program: Command): void {
         process.once('SIGINT', () => resolve());
       });
       await proxy.close();
+      metricsServer?.close();
       await guard.stop();
       logger.info('guard stopped');
     });

@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
     .action(async (_options: unknown, command: Command) => {
       const loaded = loadConfig(homeDirOf(command));
       const logger = pino({ level: loaded.config.log_level, redact: LOG_REDACT });
-      const services = await openServices(loaded, { logger });
+      const services = await openServices(loaded, { logger, defaultMetrics: true });
       let running;
       try {
         running = await startTicketService(services);

@@ -196,6 +196,11 @@ export class DeviceService {
     return (await query.execute()).map(view);
   }
 
+  async countActive(): Promise<number> {
+    const row = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** One device; another user's device is `device_not_found`, exactly like a missing one. */
   async get(id: string, userId?: string): Promise<DeviceView> {
     let query = this.db.selectFrom('devices').select(PUBLIC_COLUMNS).where('id', '=', id);

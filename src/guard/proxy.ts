@@ -22,7 +22,7 @@ export interface GuardProxyOptions {
   routes: GuardRoute[];
   logger: Logger;
   trustedGateways?: string[];
-  onDecision?: (reason: string, ok: boolean) => void;
+  onDecision?: (assistant: string, reason: string, ok: boolean) => void;
   /** Kept-alive connections per upstream. */
   connections?: number;
 }
@@ -97,7 +97,7 @@ export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
     const verifier = verifiers.get(route) as NonNullable<ReturnType<typeof verifiers.get>>;
     const input = { headers: req.headers, rawHeaders: req.rawHeaders, url, remoteAddress: req.socket.remoteAddress };
     const decision = verifier.verifyCached(input) ?? (await verifier.verify(input));
-    options.onDecision?.(decision.ok ? 'allowed' : decision.reason, decision.ok);
+    options.onDecision?.(route.assistant, decision.ok ? 'allowed' : decision.reason, decision.ok);
     if (!decision.ok) {
       options.logger.info({ guard: { reason: decision.reason, status: decision.status, assistant: route.assistant, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
       return refuse(res, decision);

@@ -21,6 +21,7 @@ import { RefreshTokens } from '../tokens/refresh-tokens.js';
 import { AccessTokenIssuer } from '../tokens/access-tokens.js';
 import { DeviceService } from '../devices/device-service.js';
 import { GuardRegistry } from '../tokens/guard-registry.js';
+import { Metrics } from '../audit/metrics.js';
 import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
 
 /** Everything the ticket service and the admin CLI work with, built in one place. */
@@ -44,6 +45,7 @@ export interface Services {
   devices: DeviceService;
   reconciler: Reconciler;
   guards: GuardRegistry;
+  metrics: Metrics;
   issuer: string;
   close(): Promise<void>;
 }
@@ -52,8 +54,10 @@ export interface ServiceOptions {
   logger?: Logger;
   now?: () => number;
   env?: NodeJS.ProcessEnv;
-  /** Apply pending migrations (serve and init do; the CLI refuses to run on an old schema instead). */
+  /** Apply pending migrations first (default true). */
   migrate?: boolean;
+  /** Collect process metrics (CPU, memory, event loop): on for `serve`. */
+  defaultMetrics?: boolean;
 }
 
 /** Pino options shared by every process: secrets are redacted by path even if someone logs them. */
@@ -68,6 +72,8 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   if (options.migrate ?? true) await migrate(database);
   const db = database.db;
   const audit = new AuditLog(db, logger, now);
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? false });
+  audit.onRecord((row) => metrics.observeAudit(row));
   const accounts = new Accounts(db, keyring, audit, { minPasswordLength: config.login.min_password_length, totpIssuer: `brainstack ${new URL(config.public_url).host}`, now });
   const rbac = new Rbac(db, audit, now);
   const sessions = new Sessions(db, { idleTimeoutSeconds: config.session.idle_timeout, absoluteTimeoutSeconds: config.session.absolute_timeout }, now);
@@ -88,9 +94,9 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   }
   const applier: PeerApplier = config.wireguard.interface ? new WgCommand(config.wireguard.interface, config.wireguard.wg_command) : new ConfigOnlyApplier();
   const lock = new PeerLock();
-  const revocations = new Revocations(db, now);
+  const revocations = new Revocations(db, now, (kind) => metrics.revocations.inc({ kind }));
   const refreshTokens = new RefreshTokens(db, audit, config.tokens.refresh_lifetime_days * 86_400_000, now);
-  const accessTokens = new AccessTokenIssuer(signingKeys, { issuer, audience: config.tokens.audience, lifetimeSeconds: config.tokens.lifetime, now });
+  const accessTokens = new AccessTokenIssuer(signingKeys, { issuer, audience: config.tokens.audience, lifetimeSeconds: config.tokens.lifetime, now, onIssue: (client) => metrics.tokensIssued.inc({ client }) });
   const devices = new DeviceService(db, keyring, audit, applier, lock, refreshTokens, revocations, {
     range: parseCidr(config.wireguard.cidr),
     endpoint: config.wireguard.endpoint,
@@ -110,7 +116,7 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   });
   return {
     dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys,
-    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer, guards: new GuardRegistry(db, audit, now),
+    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer, guards: new GuardRegistry(db, audit, now), metrics,
     close: () => database.close(),
   };
 }

@@ -32,6 +32,13 @@ function serverFactory(services: Services, tls?: { cert: string; key: string }):
   };
 }
 
+/** Observes every request's latency by route template and status class. */
+function instrument(app: FastifyInstance, services: Services, listener: string): void {
+  app.addHook('onResponse', async (request, reply) => {
+    services.metrics.httpDuration.observe({ listener, route: request.routeOptions.url ?? 'unmatched', status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+  });
+}
+
 /** The public ticket service: login, sessions, account, discovery. */
 export async function buildTicketApp(services: Services, options: TicketAppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
@@ -44,6 +51,7 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
     ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: false } },
   });
   installErrorHandling(app);
+  instrument(app, services, 'public');
   // JSON only: a text/plain body must be refused (415), not parsed and half-validated.
   app.removeContentTypeParser('text/plain');
   await app.register(fastifyHelmet, {
@@ -62,12 +70,17 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
   return app;
 }
 
-/** The internal listener (private side): discovery, health and the revocation feed for guards. */
+/** The internal listener (private side): discovery, health, the revocation feed for guards, Prometheus metrics. */
 export async function buildInternalApp(services: Services): Promise<FastifyInstance> {
   // forceCloseConnections: guards hold long-polls open; shutdown must not wait for them.
   const app = Fastify({ loggerInstance: services.logger.child({ listener: 'internal' }) as FastifyBaseLogger, serverFactory: serverFactory(services), return503OnClosing: true, forceCloseConnections: true });
   installErrorHandling(app);
+  instrument(app, services, 'internal');
   await app.register(async (scope) => discoveryRoutes(scope, services));
   await app.register(async (scope) => revocationFeedRoutes(scope, services));
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    const { contentType, body } = await services.metrics.render();
+    return reply.type(contentType).send(body);
+  });
   return app;
 }

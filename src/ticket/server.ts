@@ -35,6 +35,8 @@ export async function startTicketService(services: Services): Promise<RunningTic
   }
   await maintenance.sweepNow();
   maintenance.start();
+  services.metrics.gauge('brainstack_devices_active', 'Active (not revoked, not expired) devices', () => services.devices.countActive());
+  services.metrics.gauge('brainstack_wireguard_peers', 'Peers on the WireGuard interface', async () => (services.applier.mode === 'interface' ? (await services.applier.peerKeys()).size : 0));
   const tls = config.tls.enabled ? readTls(dir, config) : undefined;
   if (!tls) services.logger.warn('tls.enabled is false: the public listener speaks plain HTTP; put a TLS-terminating proxy in front of it');
   let publicApp: FastifyInstance;

@@ -39,7 +39,7 @@ export function resolveScope(granted: string[], requested: string | undefined): 
 export class AccessTokenIssuer {
   constructor(
     private readonly keys: SigningKeyStore,
-    private readonly options: { issuer: string; audience: string; lifetimeSeconds: number; now?: () => number },
+    private readonly options: { issuer: string; audience: string; lifetimeSeconds: number; now?: () => number; onIssue?: (clientId: string) => void },
   ) {}
 
   async issue(request: IssueRequest): Promise<IssuedAccessToken> {
@@ -61,6 +61,7 @@ export class AccessTokenIssuer {
       cnf: { wg_ip: request.device.ip, wg_pk: request.device.publicKey },
     };
     const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYPE, kid: key.kid }).sign(key.privateKey);
+    this.options.onIssue?.(request.clientId);
     return { access_token: token, token_type: 'Bearer', expires_in: this.options.lifetimeSeconds, scope, jti };
   }
 }

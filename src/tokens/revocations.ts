@@ -14,6 +14,7 @@ export class Revocations {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly now: () => number = Date.now,
+    private readonly onAdd: (kind: RevocationKind) => void = () => undefined,
   ) {}
 
   /** Adds an entry inside `trx`. `expiresAt`: when every token it can affect has expired. */
@@ -23,6 +24,7 @@ export class Revocations {
     const now = this.now();
     const row: Revocation = { seq: Number(head.seq), kind: entry.kind, value: entry.value, not_before: entry.notBefore ?? now, expires_at: entry.expiresAt, reason: entry.reason, created_at: now };
     await trx.insertInto('revocations').values(row).execute();
+    this.onAdd(entry.kind);
     return row;
   }
 

@@ -53,6 +53,11 @@ export class RevocationWatcher {
   }
 
   /** Answers every waiting guard now (shutdown). */
+  /** Guards currently waiting on a long-poll. */
+  get followers(): number {
+    return this.waiters.size;
+  }
+
   close(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -64,6 +69,8 @@ export class RevocationWatcher {
 /** `GET /internal/v1/revocations?after=SEQ&wait=S` for guards (internal listener only). */
 export async function revocationFeedRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const watcher = new RevocationWatcher(() => services.revocations.latestSeq());
+  services.metrics.gauge('brainstack_feed_followers', 'Guards waiting on the revocation feed right now', () => watcher.followers);
+  services.metrics.gauge('brainstack_revocation_seq', 'Sequence number of the newest revocation', () => services.revocations.latestSeq());
   app.addHook('onClose', async () => watcher.close());
   app.get<{ Querystring: { after: number; wait: number } }>(
     '/internal/v1/revocations',
