@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   user_not_found: { status: 404, summary: 'No user with this name or id.' },
   role_exists: { status: 409, summary: 'A role with this name already exists.' },
   role_not_found: { status: 404, summary: 'No role with this name.' },
+  session_not_found: { status: 404, summary: 'No live session matches the given id or user.' },
   weak_password: { status: 400, summary: 'The password is shorter than the configured minimum or too long.' },
   // devices and WireGuard
   device_not_found: { status: 404, summary: 'No device with this id belongs to you (or, for operators, exists).' },

@@ -192,6 +192,25 @@ export class Accounts {
     return { secret, uri: totpUri(user.username, this.options.totpIssuer, secret) };
   }
 
+  /** Removes a user's TOTP (lost phone): they log in with the password and enrol again. Ends their sessions. */
+  async resetTotp(name: string, actor: string): Promise<void> {
+    const user = await this.require(name);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable('users').set({ totp_sealed: null, totp_pending_sealed: null, totp_last_step: null, updated_at: this.now() }).where('id', '=', user.id).execute();
+      await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      await this.audit.record({ event: 'totp.reset', outcome: 'success', actor, subject: user.username }, trx);
+    });
+  }
+
+  /** Deletes the account row (call after revoking its devices); the audit trail keeps its history. */
+  async delete(name: string, actor: string): Promise<void> {
+    const user = await this.require(name);
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('users').where('id', '=', user.id).execute();
+      await this.audit.record({ event: 'user.deleted', outcome: 'success', actor, subject: user.username, details: { id: user.id } }, trx);
+    });
+  }
+
   /** Opens a user's active TOTP secret (login only). */
   openTotpSecret(userId: string, sealed: string): string {
     return openText(this.keyring, totpContext(userId, 'totp_sealed'), sealed);

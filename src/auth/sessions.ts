@@ -65,6 +65,25 @@ export class Sessions {
     return { idHash, userId: row.user_id, username: row.username, mfa: row.mfa === 1, createdAt: Number(row.created_at), expiresAt: Number(row.expires_at) };
   }
 
+  /** Live sessions, newest first; `id` is a prefix of the stored hash (enough to revoke one). */
+  async list(userId?: string): Promise<Array<{ id: string; user_id: string; username: string; created_at: number; last_seen_at: number; expires_at: number; ip: string; user_agent: string }>> {
+    let query = this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select(['sessions.id_hash', 'sessions.user_id', 'users.username', 'sessions.created_at', 'sessions.last_seen_at', 'sessions.expires_at', 'sessions.ip', 'sessions.user_agent'])
+      .where('sessions.expires_at', '>', this.now())
+      .orderBy('sessions.created_at', 'desc');
+    if (userId) query = query.where('sessions.user_id', '=', userId);
+    return (await query.execute()).map((r) => ({ id: r.id_hash.slice(0, 16), user_id: r.user_id, username: r.username, created_at: Number(r.created_at), last_seen_at: Number(r.last_seen_at), expires_at: Number(r.expires_at), ip: r.ip, user_agent: r.user_agent }));
+  }
+
+  /** Ends the sessions whose hash starts with `prefix` (at least 8 hex characters); returns how many. */
+  async destroyByPrefix(prefix: string): Promise<number> {
+    if (!/^[0-9a-f]{8,64}$/.test(prefix)) return 0;
+    const result = await this.db.deleteFrom('sessions').where('id_hash', 'like', `${prefix}%`).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async destroy(id: string): Promise<void> {
     await this.db.deleteFrom('sessions').where('id_hash', '=', hashSessionId(id)).execute();
   }

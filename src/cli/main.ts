@@ -5,6 +5,7 @@ import { registerAdminUsers } from './admin-users.js';
 import { registerAdminRoles } from './admin-roles.js';
 import { registerAdminGuards } from './admin-guards.js';
 import { registerAdminOps } from './admin-ops.js';
+import { registerAdminMaintenance } from './admin-maintenance.js';
 import { registerGuard } from './guard-command.js';
 import { registerUserCommands } from './user-commands.js';
 import { EXIT, describeError, exitCodeFor, processOutput, type Output } from './output.js';
@@ -27,6 +28,7 @@ export function buildProgram(output: Output = processOutput): Command {
   registerAdminRoles(admin, output);
   registerAdminGuards(admin, output);
   registerAdminOps(admin, output);
+  registerAdminMaintenance(admin, output);
   for (const command of [program, ...allCommands(program)]) command.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
