@@ -24,6 +24,15 @@ export interface BrainstackConfig {
     rate_limit_per_minute: number;
   };
   tokens: { audience: string; lifetime: number; algorithm: 'ES256' | 'EdDSA'; refresh_lifetime_days: number };
+  alerts: {
+    webhook_url?: string;
+    webhook_secret_file?: string;
+    failed_logins_per_account: number;
+    failed_logins_per_ip: number;
+    scope_denials_per_device: number;
+    window_seconds: number;
+    tls_expiry_days: number;
+  };
   wireguard: {
     interface?: string;
     endpoint: string;

@@ -76,6 +76,20 @@ export const configSchema = {
         refresh_lifetime_days: { type: 'integer', minimum: 1, maximum: 365, default: 30 },
       },
     },
+    alerts: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        webhook_url: { type: 'string', pattern: '^https?://' },
+        webhook_secret_file: { type: 'string', minLength: 1 },
+        failed_logins_per_account: { type: 'integer', minimum: 1, default: 10 },
+        failed_logins_per_ip: { type: 'integer', minimum: 1, default: 50 },
+        scope_denials_per_device: { type: 'integer', minimum: 1, default: 20 },
+        window_seconds: { type: 'integer', minimum: 10, default: 300 },
+        tls_expiry_days: { type: 'integer', minimum: 1, default: 14 },
+      },
+    },
     wireguard: {
       type: 'object',
       additionalProperties: false,

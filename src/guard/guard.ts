@@ -19,13 +19,20 @@ export interface GuardOptions extends GuardSettings {
  * assistant. Use it through the fastify plugin, `verifyRequest()` for other Node servers, or the
  * sidecar proxy.
  */
+/** Refusals worth an alert on the ticket service: a stolen-token signal, revoked tokens, scope probing. */
+const REPORTED_REASONS = new Set(['wrong_source_address', 'revoked_jti', 'revoked_device', 'revoked_user', 'insufficient_scope']);
+
 export class Guard {
   readonly follower: RevocationFollower | undefined;
   readonly revocations: RevocationState;
+  private readonly credential: string | undefined;
+  private reports: Array<{ assistant: string; reason: string; user?: string; device?: string; ip?: string }> = [];
+  private reportTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: GuardOptions) {
     this.revocations = new RevocationState();
     const credential = options.feedCredential ?? (options.feedCredentialFile ? readFileSync(options.feedCredentialFile, 'utf8').trim() : undefined);
+    this.credential = credential;
     if (options.feedUrl && credential) {
       this.follower = new RevocationFollower(this.revocations, {
         feedUrl: options.feedUrl,
@@ -78,7 +85,36 @@ export class Guard {
   }
 
   async stop(): Promise<void> {
+    if (this.reportTimer) clearTimeout(this.reportTimer);
+    await this.flushReports();
     await this.follower?.stop();
+  }
+
+  /**
+   * Tells the ticket service about a refusal that matters for alerts (batched, at most every
+   * 500 ms, best effort: never delays or fails a request).
+   */
+  reportRefusal(assistant: string, decision: GuardDecision, ip: string | undefined): void {
+    if (decision.ok || !this.options.feedUrl || !REPORTED_REASONS.has(decision.reason)) return;
+    const { user, device } = decision.identity ?? {};
+    this.reports.push({ assistant, reason: decision.reason, ...(user ? { user } : {}), ...(device ? { device } : {}), ...(ip ? { ip } : {}) });
+    if (this.reports.length > 500) this.reports.shift();
+    this.reportTimer ??= setTimeout(() => {
+      this.reportTimer = undefined;
+      void this.flushReports();
+    }, 500);
+  }
+
+  private async flushReports(): Promise<void> {
+    if (this.reports.length === 0 || !this.options.feedUrl || !this.credential) return;
+    const events = this.reports;
+    this.reports = [];
+    try {
+      const response = await fetch(`${this.options.feedUrl.replace(/\/$/, '')}/internal/v1/guard-events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${this.credential}` }, body: JSON.stringify({ events }), signal: AbortSignal.timeout(5000) });
+      if (!response.ok) throw new Error(`guard events answered ${response.status}`);
+    } catch (err) {
+      this.options.onFeedError?.(err);
+    }
   }
 
   verify(request: GuardRequest): Promise<GuardDecision> {

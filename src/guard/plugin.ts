@@ -45,6 +45,7 @@ const guardPlugin: FastifyPluginAsync<GuardPluginOptions> = async (app, options)
       return true;
     }
     request.log.info({ guard: { reason: decision.reason, status: decision.status, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
+    guard.reportRefusal(options.assistant ?? guard.options.assistant, decision, request.raw.socket.remoteAddress);
     sendRefusal(reply, decision);
     return false;
   };

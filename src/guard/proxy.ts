@@ -100,6 +100,7 @@ export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
     options.onDecision?.(route.assistant, decision.ok ? 'allowed' : decision.reason, decision.ok);
     if (!decision.ok) {
       options.logger.info({ guard: { reason: decision.reason, status: decision.status, assistant: route.assistant, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');
+      options.guard.reportRefusal(route.assistant, decision, req.socket.remoteAddress);
       return refuse(res, decision);
     }
     const identity = decision.identity;

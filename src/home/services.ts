@@ -22,6 +22,8 @@ import { AccessTokenIssuer } from '../tokens/access-tokens.js';
 import { DeviceService } from '../devices/device-service.js';
 import { GuardRegistry } from '../tokens/guard-registry.js';
 import { Metrics } from '../audit/metrics.js';
+import { Alerts } from '../audit/alerts.js';
+import { readFileSync } from 'node:fs';
 import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
 
 /** Everything the ticket service and the admin CLI work with, built in one place. */
@@ -46,6 +48,7 @@ export interface Services {
   reconciler: Reconciler;
   guards: GuardRegistry;
   metrics: Metrics;
+  alerts: Alerts;
   issuer: string;
   close(): Promise<void>;
 }
@@ -74,6 +77,17 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   const audit = new AuditLog(db, logger, now);
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? false });
   audit.onRecord((row) => metrics.observeAudit(row));
+  const { alerts: alertConfig } = config;
+  const webhookSecret = alertConfig.webhook_secret_file ? readFileSync(homePath(dir, alertConfig.webhook_secret_file), 'utf8').trim() : undefined;
+  if (alertConfig.webhook_url && !webhookSecret) throw new BrainstackError('config_invalid', "'alerts.webhook_url' needs 'alerts.webhook_secret_file' (the HMAC key that signs each alert)");
+  const alerts = new Alerts(
+    audit,
+    logger,
+    { failedLoginsPerAccount: alertConfig.failed_logins_per_account, failedLoginsPerIp: alertConfig.failed_logins_per_ip, scopeDenialsPerDevice: alertConfig.scope_denials_per_device, windowMs: alertConfig.window_seconds * 1000 },
+    alertConfig.webhook_url && webhookSecret ? { url: alertConfig.webhook_url, secret: webhookSecret } : undefined,
+    now,
+  );
+  audit.onRecord((row) => alerts.observe(row));
   const accounts = new Accounts(db, keyring, audit, { minPasswordLength: config.login.min_password_length, totpIssuer: `brainstack ${new URL(config.public_url).host}`, now });
   const rbac = new Rbac(db, audit, now);
   const sessions = new Sessions(db, { idleTimeoutSeconds: config.session.idle_timeout, absoluteTimeoutSeconds: config.session.absolute_timeout }, now);
@@ -116,7 +130,7 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
   });
   return {
     dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys,
-    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer, guards: new GuardRegistry(db, audit, now), metrics,
+    applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer, guards: new GuardRegistry(db, audit, now), metrics, alerts,
     close: () => database.close(),
   };
 }

@@ -11,7 +11,7 @@ import { authRoutes } from './routes/auth.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { deviceRoutes } from './routes/devices.js';
 import { tokenRoutes } from './routes/tokens.js';
-import { revocationFeedRoutes } from './routes/revocation-feed.js';
+import { guardEventRoutes, revocationFeedRoutes } from './routes/revocation-feed.js';
 
 export interface TicketAppOptions {
   /** TLS material for the public listener; omitted in `inject` tests. */
@@ -78,6 +78,7 @@ export async function buildInternalApp(services: Services): Promise<FastifyInsta
   instrument(app, services, 'internal');
   await app.register(async (scope) => discoveryRoutes(scope, services));
   await app.register(async (scope) => revocationFeedRoutes(scope, services));
+  await app.register(async (scope) => guardEventRoutes(scope, services));
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     const { contentType, body } = await services.metrics.render();
     return reply.type(contentType).send(body);

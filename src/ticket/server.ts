@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../home/services.js';
 import { readTls } from '../home/init.js';
+import { certificateDaysLeft } from '../crypto/tls.js';
 import { buildInternalApp, buildTicketApp } from './app.js';
 import { DeviceMaintenance } from '../devices/maintenance.js';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/claims.js';
@@ -38,6 +39,7 @@ export async function startTicketService(services: Services): Promise<RunningTic
   services.metrics.gauge('brainstack_devices_active', 'Active (not revoked, not expired) devices', () => services.devices.countActive());
   services.metrics.gauge('brainstack_wireguard_peers', 'Peers on the WireGuard interface', async () => (services.applier.mode === 'interface' ? (await services.applier.peerKeys()).size : 0));
   const tls = config.tls.enabled ? readTls(dir, config) : undefined;
+  if (tls) services.alerts.tlsExpiry(certificateDaysLeft(tls.cert), config.alerts.tls_expiry_days);
   if (!tls) services.logger.warn('tls.enabled is false: the public listener speaks plain HTTP; put a TLS-terminating proxy in front of it');
   let publicApp: FastifyInstance;
   try {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -57,6 +57,8 @@ export interface TestHomeOptions {
   settings?: Record<string, unknown>;
   /** Use a controllable clock instead of Date.now. */
   fakeClock?: boolean;
+  /** Files to write into the home before the services open (name → content, mode 0600). */
+  files?: Record<string, string>;
 }
 
 /** A brainstack home in a temp directory, initialised like `brainstack init`, with services open. */
@@ -66,6 +68,7 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
   const pgDb = dialect === 'postgres' ? await createPgDatabase() : undefined;
   const databaseUrl = pgDb?.url ?? 'sqlite:brainstack.db';
   await initHome({ dir, settings: { 'database.url': databaseUrl, public_url: 'https://ticket.test', ...options.settings }, env: {} });
+  for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), content, { mode: 0o600 });
   const clock = {
     now: Date.now(),
     advance(ms: number) {

@@ -66,7 +66,15 @@ export class RevocationWatcher {
   }
 }
 
-/** `GET /internal/v1/revocations?after=SEQ&wait=S` for guards (internal listener only). */
+/** The guard named by a request's Bearer credential, or a 401. */
+async function requireGuard(services: Services, authorization: string | undefined): Promise<string> {
+  const credential = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
+  const guardName = credential ? await services.guards.authenticate(credential) : undefined;
+  if (!guardName) throw new BrainstackError('invalid_token', 'a registered guard credential is required (brainstack admin guards add NAME)', { headers: { 'www-authenticate': 'Bearer realm="brainstack-feed", error="invalid_token"' } });
+  return guardName;
+}
+
+/** `GET /internal/v1/revocations?after=SEQ&wait=S` for guards, and their refusal reports (internal listener only). */
 export async function revocationFeedRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const watcher = new RevocationWatcher(() => services.revocations.latestSeq());
   services.metrics.gauge('brainstack_feed_followers', 'Guards waiting on the revocation feed right now', () => watcher.followers);
@@ -81,13 +89,7 @@ export async function revocationFeedRoutes(app: FastifyInstance, services: Servi
       },
     },
     async (request, reply) => {
-      const header = request.headers.authorization ?? '';
-      const credential = /^Bearer (\S+)$/i.exec(header)?.[1];
-      const guardName = credential ? await services.guards.authenticate(credential) : undefined;
-      if (!guardName) {
-        reply.header('www-authenticate', 'Bearer realm="brainstack-feed", error="invalid_token"');
-        throw new BrainstackError('invalid_token', 'a registered guard credential is required (brainstack admin guards add NAME)');
-      }
+      await requireGuard(services, request.headers.authorization);
       const { after, wait } = request.query;
       let revocations = await services.revocations.since(after);
       if (revocations.length === 0 && wait > 0) {
@@ -96,6 +98,26 @@ export async function revocationFeedRoutes(app: FastifyInstance, services: Servi
       }
       reply.header('cache-control', 'no-store');
       return { revocations: revocations.map(({ seq, kind, value, not_before, expires_at }) => ({ seq, kind, value, not_before, expires_at })), latest: revocations.at(-1)?.seq ?? after };
+    },
+  );
+}
+
+/** `POST /internal/v1/guard-events`: guards report refusals, so alerts see every assistant. */
+export async function guardEventRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const text = { type: 'string', maxLength: 128 } as const;
+  app.post<{ Body: { events: Array<{ assistant: string; reason: string; user?: string; device?: string; ip?: string }> } }>(
+    '/internal/v1/guard-events',
+    {
+      bodyLimit: 256 * 1024,
+      schema: {
+        body: { type: 'object', additionalProperties: false, required: ['events'], properties: { events: { type: 'array', maxItems: 500, items: { type: 'object', additionalProperties: false, required: ['assistant', 'reason'], properties: { assistant: text, reason: text, user: text, device: text, ip: text } } } } },
+        response: { '4xx': errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const guard = await requireGuard(services, request.headers.authorization);
+      for (const event of request.body.events) services.alerts.guardEvent({ ...event, guard });
+      return reply.code(204).send();
     },
   );
 }
