@@ -4,6 +4,8 @@ import { formatTable, type Output } from './output.js';
 import { BrainstackError } from '../errors.js';
 import { verifyAuditChain } from '../audit/verify-chain.js';
 import { createSigningKey } from '../crypto/signing-keys.js';
+import { rotateMasterKey } from '../crypto/rotate-master.js';
+import { homePath } from '../config/config.js';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/claims.js';
 import type { DeviceView } from '../devices/device-service.js';
 import type { Services } from '../home/services.js';
@@ -139,6 +141,18 @@ export function registerAdminOps(admin: Command, output: Output): void {
         const retired = await services.signingKeys.retireSuperseded(KEY_RETIRE_GRACE_MS);
         await services.audit.record({ event: 'keys.rotated', outcome: 'success', actor: cliActor(), subject: kid, details: { retired } });
         print(options.json, { kid, retired }, () => `new signing key ${kid} is active${retired.length ? `; retired ${retired.join(', ')}` : ''}`);
+      });
+    });
+
+  keys
+    .command('rotate-master')
+    .description('new master key: every secret is re-sealed in one transaction; interrupted, the old key still opens everything')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      await withServices(command, async (services) => {
+        const report = await rotateMasterKey(services.database.db, services.keyring, homePath(services.dir, services.config.master_key_file));
+        await services.audit.record({ event: 'keys.master_rotated', outcome: 'success', actor: cliActor(), subject: report.newKeyId, details: { resealed: report.resealed, kept: report.keptKeys } });
+        print(options.json, report, () => `master key ${report.newKeyId} is active; ${report.resealed} secret(s) re-sealed${report.keptKeys.length > 1 ? `; still in the keyring (in use): ${report.keptKeys.slice(1).join(', ')}` : ''}. Back up the new key file.`);
       });
     });
 

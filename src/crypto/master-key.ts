@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { BrainstackError } from '../errors.js';
 
 /** One 256-bit master key and its id (derived from the key, so the two can never disagree). */
@@ -15,6 +15,8 @@ export interface MasterKey {
 export interface MasterKeyring {
   active: MasterKey;
   byId: Map<string, MasterKey>;
+  /** Re-reads the keyring when its file changed (after `keys rotate-master` by another process). */
+  refresh?: () => void;
 }
 
 export function masterKeyId(key: Buffer): string {
@@ -57,7 +59,24 @@ export function loadKeyring(file: string, env: NodeJS.ProcessEnv = process.env):
   if ((mode & 0o077) !== 0) {
     throw new BrainstackError('master_key_invalid', `master key file ${file} has mode ${mode.toString(8)}; run 'chmod 600 ${file}'`);
   }
-  return parseKeyring(readFileSync(file, 'utf8'), file);
+  const keyring = parseKeyring(readFileSync(file, 'utf8'), file);
+  let seen = statSync(file).mtimeMs;
+  keyring.refresh = () => {
+    const mtime = statSync(file).mtimeMs;
+    if (mtime === seen) return;
+    const fresh = parseKeyring(readFileSync(file, 'utf8'), file);
+    keyring.active = fresh.active;
+    keyring.byId = fresh.byId;
+    seen = mtime;
+  };
+  return keyring;
+}
+
+/** Writes a keyring file atomically (temp file, fsync'd by rename), owner-only. */
+export function writeKeyringFile(file: string, keys: MasterKey[]): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, formatKeyring(keys), { mode: 0o600 });
+  renameSync(temp, file);
 }
 
 export function ensureMode(file: string, mode: number): void {

@@ -23,6 +23,7 @@ function aad(keyId: string, ctx: SealContext): Buffer {
  * a fresh 96-bit random nonce per value.
  */
 export function seal(keyring: MasterKeyring, ctx: SealContext, plaintext: string | Buffer): string {
+  keyring.refresh?.();
   const { id, key } = keyring.active;
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
@@ -43,7 +44,11 @@ export function open(keyring: MasterKeyring, ctx: SealContext, sealed: string): 
   const parts = sealed.split(':');
   if (parts.length !== 4 || parts[0] !== VERSION) throw new BrainstackError('seal_failed', `${ctx.table}.${ctx.column} of ${ctx.row} is not a sealed value`);
   const [, keyId, nonceText, bodyText] = parts as [string, string, string, string];
-  const key = keyring.byId.get(keyId);
+  let key = keyring.byId.get(keyId);
+  if (!key && keyring.refresh) {
+    keyring.refresh();
+    key = keyring.byId.get(keyId);
+  }
   if (!key) throw new BrainstackError('seal_failed', `${ctx.table}.${ctx.column} of ${ctx.row} is sealed under master key ${keyId}, which is not loaded`);
   const body = Buffer.from(bodyText, 'base64url');
   if (body.length < 16) throw new BrainstackError('seal_failed', `${ctx.table}.${ctx.column} of ${ctx.row} is truncated`);
