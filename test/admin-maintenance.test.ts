@@ -1,21 +1,11 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { admin } from './helpers/cli.js';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestApp, createTestHome, sessionCookie, STRONG_PASSWORD } from './helpers/home.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
 
-const BIN = join(process.cwd(), 'bin', 'brainstack.js');
-function cli(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'admin', '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+
 
 t.test('sessions, reset-totp, delete, audit export and doctor', async (t) => {
   const home = await createTestHome();
@@ -29,33 +19,33 @@ t.test('sessions, reset-totp, delete, audit export and doctor', async (t) => {
   const login = await app.inject({ method: 'POST', url: '/api/v1/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'finn', password: STRONG_PASSWORD }) });
   const cookie = { '__Host-brainstack': sessionCookie(login) as string };
 
-  const list = JSON.parse((await cli(home.dir, ['sessions', 'list', '--json'])).stdout) as Array<{ id: string; username: string }>;
+  const list = JSON.parse((await admin(home.dir, ['sessions', 'list', '--json'])).stdout) as Array<{ id: string; username: string }>;
   t.equal(list.length, 1);
   t.equal(list[0]?.username, 'finn');
-  t.equal((await cli(home.dir, ['sessions', 'revoke', 'ffffffffffff'])).code, 3, 'no such session → exit 3');
-  t.equal((await cli(home.dir, ['sessions', 'revoke', list[0]?.id as string])).code, 0);
+  t.equal((await admin(home.dir, ['sessions', 'revoke', 'ffffffffffff'])).code, 3, 'no such session → exit 3');
+  t.equal((await admin(home.dir, ['sessions', 'revoke', list[0]?.id as string])).code, 0);
   t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', cookies: cookie })).statusCode, 401, 'the revoked session is dead');
 
   await services.accounts.enrolTotpDirect('finn', 'test');
-  t.equal((await cli(home.dir, ['users', 'reset-totp', 'finn'])).code, 0);
+  t.equal((await admin(home.dir, ['users', 'reset-totp', 'finn'])).code, 0);
   t.equal((await services.accounts.show('finn')).totp, false, 'TOTP removed');
 
   const reg = await services.devices.register({ id: user.id, username: 'finn' }, { name: 'laptop', publicKey: generateWireGuardKeyPair().publicKey });
-  const deleted = await cli(home.dir, ['users', 'delete', 'finn']);
+  const deleted = await admin(home.dir, ['users', 'delete', 'finn']);
   t.equal(deleted.code, 0, deleted.stderr);
-  t.equal((await cli(home.dir, ['users', 'show', 'finn'])).code, 3, 'the account is gone');
+  t.equal((await admin(home.dir, ['users', 'show', 'finn'])).code, 3, 'the account is gone');
   t.match(await services.revocations.since(0), [{ kind: 'device', value: reg.device.id }, { kind: 'user', value: user.id }], 'its device and tokens were revoked first');
-  const exported = (await cli(home.dir, ['audit', 'export', '--since', '2000-01-01T00:00:00Z'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; subject: string });
+  const exported = (await admin(home.dir, ['audit', 'export', '--since', '2000-01-01T00:00:00Z'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; subject: string });
   t.ok(exported.some((e) => e.event === 'user.deleted' && e.subject === 'finn'), 'the audit trail keeps the deleted user');
   t.ok(exported.some((e) => e.event === 'user.created' && e.subject === 'finn'));
-  t.equal((await cli(home.dir, ['audit', 'export', '--since', 'yesterday'])).code, 2);
+  t.equal((await admin(home.dir, ['audit', 'export', '--since', 'yesterday'])).code, 2);
 
-  const healthy = await cli(home.dir, ['doctor', '--json']);
+  const healthy = await admin(home.dir, ['doctor', '--json']);
   const findings = JSON.parse(healthy.stdout) as Array<{ check: string; status: string }>;
   t.equal(healthy.code, 0, 'a fresh home is healthy');
   t.match(findings, [{ check: 'home directory', status: 'ok' }, { check: 'master key file', status: 'ok' }, { check: 'database file', status: 'ok' }, { check: 'database', status: 'ok' }, { check: 'clock', status: 'ok' }, { check: 'TLS certificate', status: 'ok' }, { check: 'WireGuard', status: 'warning' }]);
   chmodSync(join(home.dir, 'brainstack.db'), 0o644);
-  const sick = await cli(home.dir, ['doctor']);
+  const sick = await admin(home.dir, ['doctor']);
   t.equal(sick.code, 1, 'problems exit 1');
   t.match(sick.stdout, /ERROR   database file: .* has mode 644\n\s+fix: chmod 600 /);
 });

@@ -1,6 +1,5 @@
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { admin } from './helpers/cli.js';
 import Fastify from 'fastify';
 import { createTestApp, createTestHome, sessionCookie, STRONG_PASSWORD } from './helpers/home.js';
 import { createTestInterface, wireguardAvailable } from './helpers/wireguard.js';
@@ -10,17 +9,7 @@ import { guard as guardPlugin } from '../src/guard/plugin.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
 import { verifyAuditChain } from '../src/audit/verify-chain.js';
 
-const BIN = join(process.cwd(), 'bin', 'brainstack.js');
-function cli(dir: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'admin', '--dir', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+
 
 const wg = wireguardAvailable();
 t.test('revoke user: peers gone before the command returns, guard refuses within 1 s, refresh token and session dead, others untouched', { skip: wg.ok ? false : wg.why, timeout: 120_000 }, async (t) => {
@@ -58,7 +47,7 @@ t.test('revoke user: peers gone before the command returns, guard refuses within
   const call = (token: string, ip: string) => notes.inject({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, remoteAddress: ip });
   t.equal((await call(vToken, v1.device.ip as string)).statusCode, 200);
 
-  const result = await cli(home.dir, ['revoke', 'user', 'victor']);
+  const result = await admin(home.dir, ['revoke', 'user', 'victor']);
   const started = Date.now();
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, /user 'victor' revoked: account disabled, 2 device\(s\) off the interface/);
@@ -76,7 +65,7 @@ t.test('revoke user: peers gone before the command returns, guard refuses within
   t.equal(refresh.json().error, 'invalid_grant', 'refresh token dead');
   t.equal((await app.inject({ method: 'GET', url: '/api/v1/me', cookies: { '__Host-brainstack': session } })).statusCode, 401, 'session dead');
   t.equal((await call(oToken, o1.device.ip as string)).statusCode, 200, "the other user's token still works");
-  t.equal((await cli(home.dir, ['revoke', 'user', 'nobody'])).code, 3, 'unknown user → exit 3');
+  t.equal((await admin(home.dir, ['revoke', 'user', 'nobody'])).code, 3, 'unknown user → exit 3');
 });
 
 t.test('keys rotate: old tokens verify until retirement; devices, wg, audit commands with --json', async (t) => {
@@ -84,11 +73,11 @@ t.test('keys rotate: old tokens verify until retirement; devices, wg, audit comm
   t.teardown(home.cleanup);
   const { services } = home;
   const first = (await services.signingKeys.list())[0]?.kid;
-  const rotated = await cli(home.dir, ['keys', 'rotate', '--json']);
+  const rotated = await admin(home.dir, ['keys', 'rotate', '--json']);
   t.equal(rotated.code, 0, rotated.stderr);
   const { kid } = JSON.parse(rotated.stdout) as { kid: string };
   t.not(kid, first);
-  const keys = JSON.parse((await cli(home.dir, ['keys', 'list', '--json'])).stdout) as Array<{ kid: string; state: string }>;
+  const keys = JSON.parse((await admin(home.dir, ['keys', 'list', '--json'])).stdout) as Array<{ kid: string; state: string }>;
   t.same(keys.map((k) => [k.kid, k.state]).sort(), [[first, 'verify-only'], [kid, 'active']].sort(), 'the old key stays in the JWKS, verify-only');
   t.same((await services.signingKeys.jwks()).keys.map((k) => k.kid).sort(), [first, kid].sort());
   services.signingKeys.invalidate();
@@ -99,17 +88,17 @@ t.test('keys rotate: old tokens verify until retirement; devices, wg, audit comm
 
   const user = await services.accounts.create('dora', STRONG_PASSWORD, 'test');
   const reg = await services.devices.register({ id: user.id, username: 'dora' }, { name: 'laptop', publicKey: generateWireGuardKeyPair().publicKey });
-  const list = JSON.parse((await cli(home.dir, ['devices', 'list', '--json'])).stdout) as Array<{ id: string; user: string; ip: string }>;
+  const list = JSON.parse((await admin(home.dir, ['devices', 'list', '--json'])).stdout) as Array<{ id: string; user: string; ip: string }>;
   t.match(list, [{ id: reg.device.id, user: 'dora', ip: '10.8.0.2' }]);
-  t.equal((await cli(home.dir, ['devices', 'show', '00000000-0000-0000-0000-000000000000'])).code, 3);
-  t.equal((await cli(home.dir, ['devices', 'expire', reg.device.id, '--at', 'tomorrow-ish'])).code, 2, 'a bad time is a usage error');
-  t.equal((await cli(home.dir, ['devices', 'expire', reg.device.id, '--at', '2030-01-01T00:00:00Z'])).code, 0);
+  t.equal((await admin(home.dir, ['devices', 'show', '00000000-0000-0000-0000-000000000000'])).code, 3);
+  t.equal((await admin(home.dir, ['devices', 'expire', reg.device.id, '--at', 'tomorrow-ish'])).code, 2, 'a bad time is a usage error');
+  t.equal((await admin(home.dir, ['devices', 'expire', reg.device.id, '--at', '2030-01-01T00:00:00Z'])).code, 0);
   t.equal((await services.devices.get(reg.device.id)).expires_at, Date.parse('2030-01-01T00:00:00Z'));
-  t.equal((await cli(home.dir, ['revoke', 'token', 'not a jti!'])).code, 2);
-  t.equal((await cli(home.dir, ['revoke', 'token', '0e5e0e0e-0000-4000-8000-000000000000'])).code, 0);
+  t.equal((await admin(home.dir, ['revoke', 'token', 'not a jti!'])).code, 2);
+  t.equal((await admin(home.dir, ['revoke', 'token', '0e5e0e0e-0000-4000-8000-000000000000'])).code, 0);
   t.match(await services.revocations.since(0), [{ kind: 'jti', value: '0e5e0e0e-0000-4000-8000-000000000000' }]);
-  t.match((await cli(home.dir, ['wg', 'status'])).stdout, /config-only mode/);
-  const tail = (await cli(home.dir, ['audit', 'tail', '-n', '3', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+  t.match((await admin(home.dir, ['wg', 'status'])).stdout, /config-only mode/);
+  const tail = (await admin(home.dir, ['audit', 'tail', '-n', '3', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string });
   t.equal(tail.length, 3);
   t.equal(tail.at(-1)?.event, 'token.revoked');
 });
@@ -119,14 +108,14 @@ t.test('audit verify names an edited, a deleted and an inserted row', async (t) 
   t.teardown(home.cleanup);
   const { services } = home;
   for (let i = 0; i < 10; i += 1) await services.audit.record({ event: 'test.event', outcome: 'info', subject: `s${i}` });
-  const intact = await cli(home.dir, ['audit', 'verify']);
+  const intact = await admin(home.dir, ['audit', 'verify']);
   t.equal(intact.code, 0);
   t.match(intact.stdout, /audit chain intact: 10 rows/);
   const db = services.database.db;
   await db.updateTable('audit_log').set({ subject: 'forged' }).where('seq', '=', 3).execute();
   const edited = await verifyAuditChain(db);
   t.match(edited.problems, [{ seq: 3, kind: 'edited' }]);
-  const res = await cli(home.dir, ['audit', 'verify']);
+  const res = await admin(home.dir, ['audit', 'verify']);
   t.equal(res.code, 1, 'a broken chain exits 1');
   t.match(res.stdout, /edited: row 3 \(test\.event\) does not match its hash/);
   await db.updateTable('audit_log').set({ subject: 's2' }).where('seq', '=', 3).execute();

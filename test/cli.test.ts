@@ -1,30 +1,13 @@
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
+import { BIN, runCli } from './helpers/cli.js';
 import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { currentTotpCode } from '../src/auth/totp.js';
 
-const BIN = join(process.cwd(), 'bin', 'brainstack.js');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, BRAINSTACK_DIR: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.stdin.end(input ?? '');
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function freshDir(t: Test): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'brainstack-cli-')), 'home');
@@ -34,26 +17,26 @@ function freshDir(t: Test): string {
 
 t.test('init creates a private home and refuses to overwrite it without --force', async (t) => {
   const dir = freshDir(t);
-  const first = await run(['init', '--dir', dir, '--public-url', 'https://ticket.example']);
+  const first = await runCli(['init', '--dir', dir, '--public-url', 'https://ticket.example']);
   t.equal(first.code, 0, first.stderr);
   t.match(first.stdout, /created: config, master key, database, signing key, WireGuard server key, TLS certificate/);
   t.equal(statSync(dir).mode & 0o777, 0o700, 'home is 0700');
   t.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600, 'master key is 0600');
   t.equal(statSync(join(dir, 'brainstack.db')).mode & 0o777, 0o600, 'database is 0600');
   t.ok(existsSync(join(dir, 'tls', 'cert.pem')));
-  const again = await run(['init', '--dir', dir]);
+  const again = await runCli(['init', '--dir', dir]);
   t.equal(again.code, 1);
   t.match(again.stderr, /already a brainstack home .*master key.*nothing was changed.*--force/s);
   t.match(again.stderr, /\(home_exists\)/);
-  const forced = await run(['init', '--dir', dir, '--force']);
+  const forced = await runCli(['init', '--dir', dir, '--force']);
   t.equal(forced.code, 0, forced.stderr);
   t.match(forced.stderr, /replaced: config, master key, database, TLS certificate, TLS key/);
 });
 
 t.test('admin users and roles: passwords from stdin, --json listings, exit codes, names as data', async (t) => {
   const dir = freshDir(t);
-  t.equal((await run(['init', '--dir', dir])).code, 0);
-  const admin = (args: string[], input?: string) => run(['admin', '--dir', dir, ...args], input);
+  t.equal((await runCli(['init', '--dir', dir])).code, 0);
+  const admin = (args: string[], input?: string) => runCli(['admin', '--dir', dir, ...args], input);
 
   t.equal((await admin(['roles', 'create', 'notes-users', '--scope', 'assistant:notes'])).code, 0);
   const add = await admin(['users', 'add', 'alice', '--password-stdin', '--role', 'notes-users'], 'correct horse battery\n');
@@ -107,8 +90,8 @@ t.test('admin users and roles: passwords from stdin, --json listings, exit codes
 t.test('init + users add + serve + login with TOTP over HTTPS, JWKS and discovery, graceful SIGTERM', async (t) => {
   const dir = freshDir(t);
   const port = 20000 + Math.floor(Math.random() * 20000);
-  t.equal((await run(['init', '--dir', dir, '--public-url', `https://localhost:${port}`, '--listen', `127.0.0.1:${port}`, '--internal-listen', `127.0.0.1:${port + 1}`])).code, 0);
-  const add = await run(['admin', '--dir', dir, 'users', 'add', 'alice', '--password-stdin', '--totp', '--json'], 'correct horse battery');
+  t.equal((await runCli(['init', '--dir', dir, '--public-url', `https://localhost:${port}`, '--listen', `127.0.0.1:${port}`, '--internal-listen', `127.0.0.1:${port + 1}`])).code, 0);
+  const add = await runCli(['admin', '--dir', dir, 'users', 'add', 'alice', '--password-stdin', '--totp', '--json'], 'correct horse battery');
   const secret = new URL(JSON.parse(add.stdout).otpauth_uri as string).searchParams.get('secret') as string;
   const server = spawn(process.execPath, [BIN, 'serve', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { createLabHome, startLab, USERSPACE_WG_ENV, waitForOutput, writePrivateFile, type Lab } from './helpers/lab.js';
+import { createLabHome, curl, startLab, USERSPACE_WG_ENV, waitForOutput, writePrivateFile, type Lab } from './helpers/lab.js';
 import { wireguardAvailable } from './helpers/wireguard.js';
 import { STRONG_PASSWORD } from './helpers/home.js';
 import { loadConfig } from '../src/config/config.js';
@@ -12,11 +12,6 @@ import { withPrivateKey } from '../src/wireguard/render.js';
 
 const BIN = join(process.cwd(), 'bin', 'brainstack.js');
 
-function curl(lab: Lab, ns: string, args: string[], maxTime = 10): { status: number; body: string } {
-  const result = lab.exec(ns, 'curl', ['-sk', '--max-time', String(maxTime), '-w', '\n%{http_code}', ...args]);
-  const lines = result.stdout.split('\n');
-  return { status: Number(lines.pop()), body: lines.join('\n') };
-}
 
 async function tunnelUp(t: Test, lab: Lab, ns: string, base: string, username: string, tag: string, endpoint: string) {
   const jar = `/tmp/${lab.prefix}${tag}.jar`;

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createLabHome, startEchoService, startLab, USERSPACE_WG_ENV, waitForOutput, writePrivateFile, type Lab } from './helpers/lab.js';
+import { createLabHome, curl, startEchoService, startLab, USERSPACE_WG_ENV, waitForOutput, writePrivateFile, type Lab } from './helpers/lab.js';
 import { wireguardAvailable } from './helpers/wireguard.js';
 import { loadConfig } from '../src/config/config.js';
 import { openServices } from '../src/home/services.js';
@@ -11,13 +11,6 @@ import { STRONG_PASSWORD } from './helpers/home.js';
 
 const BIN = join(process.cwd(), 'bin', 'brainstack.js');
 
-/** curl from inside a namespace: the user's side of the internet. */
-function curl(lab: Lab, ns: string, args: string[], maxTime = 10): { status: number; body: string; ok: boolean } {
-  const result = lab.exec(ns, 'curl', ['-sk', '--max-time', String(maxTime), '-w', '\n%{http_code}', ...args]);
-  const lines = result.stdout.split('\n');
-  const status = Number(lines.pop());
-  return { status, body: lines.join('\n'), ok: result.status === 0 };
-}
 
 interface Client {
   ns: string;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import type { Database } from '../db/schema.js';
+import type { AuditLogTable, Database } from '../db/schema.js';
 
 /** A security event. `details` must never contain a secret (passwords, codes, keys, tokens). */
 export interface AuditEvent {
@@ -13,18 +13,8 @@ export interface AuditEvent {
   details?: Record<string, unknown>;
 }
 
-export interface AuditRow {
-  seq: number;
-  at: number;
-  event: string;
-  outcome: string;
-  actor: string | null;
-  subject: string | null;
-  ip: string | null;
-  details: string;
-  prev_hash: string;
-  hash: string;
-}
+/** One row of the trail, exactly as stored. */
+export type AuditRow = AuditLogTable;
 
 /** The hash that chains a row to the one before it; `audit verify` recomputes it. */
 export function auditRowHash(row: Omit<AuditRow, 'hash'>): string {

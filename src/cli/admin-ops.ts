@@ -36,6 +36,12 @@ async function deviceRows(services: Services, list: DeviceView[]) {
 }
 
 export function registerAdminOps(admin: Command, output: Output): void {
+  const revokeDevice = async (id: string, _o: unknown, command: Command) => {
+    await withServices(command, async (services) => {
+      const changed = await services.devices.revoke(id, cliActor(), 'revoked by an operator');
+      output.out(changed ? `device ${id} revoked; its peer is off the interface` : `device ${id} was already inactive`);
+    });
+  };
   const print = (json: boolean | undefined, value: unknown, human: () => string) => output.out(json ? JSON.stringify(value, null, 2) : human());
 
   const devices = admin.command('devices').description('devices, their tunnel addresses and state on the interface');
@@ -67,12 +73,7 @@ export function registerAdminOps(admin: Command, output: Output): void {
     .command('revoke')
     .description('revoke a device: its peer leaves the interface before this returns')
     .argument('<id>', 'device id')
-    .action(async (id: string, _o: unknown, command: Command) => {
-      await withServices(command, async (services) => {
-        const changed = await services.devices.revoke(id, cliActor(), 'revoked by an operator');
-        output.out(changed ? `device ${id} revoked; its peer is off the interface` : `device ${id} was already inactive`);
-      });
-    });
+    .action(revokeDevice);
   devices
     .command('expire')
     .description("set a device's expiry (the sweep of `serve` removes it within 10 s of that time)")
@@ -103,12 +104,7 @@ export function registerAdminOps(admin: Command, output: Output): void {
     .command('device')
     .description('revoke a device (same as devices revoke)')
     .argument('<id>', 'device id')
-    .action(async (id: string, _o: unknown, command: Command) => {
-      await withServices(command, async (services) => {
-        const changed = await services.devices.revoke(id, cliActor(), 'revoked by an operator');
-        output.out(changed ? `device ${id} revoked; its peer is off the interface` : `device ${id} was already inactive`);
-      });
-    });
+    .action(revokeDevice);
   revoke
     .command('token')
     .description('revoke one access token by its jti: guards refuse it within a second')

@@ -98,3 +98,11 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 
 export function writePrivateFile(path: string, text: string): void {
   writeFileSync(path, text, { mode: 0o600 });
 }
+
+/** curl from inside a namespace (the user's side of the internet): status, body, and whether curl succeeded. */
+export function curl(lab: Lab, ns: string, args: string[], maxTime = 10): { status: number; body: string; ok: boolean } {
+  const result = lab.exec(ns, 'curl', ['-sk', '--max-time', String(maxTime), '-w', '\n%{http_code}', ...args]);
+  const lines = result.stdout.split('\n');
+  const status = Number(lines.pop());
+  return { status, body: lines.join('\n'), ok: result.status === 0 };
+}
