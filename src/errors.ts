@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   unauthenticated: { status: 401, summary: 'No valid session cookie: log in first.' },
   session_expired: { status: 401, summary: 'The session reached its idle or absolute timeout, or was ended.' },
   mfa_enrolment_required: { status: 403, summary: 'This server requires TOTP: enrol a TOTP authenticator before using the API.' },
+  csrf_failed: { status: 403, summary: 'A state-changing request carrying a session cookie came from another site (its Origin is not this service).' },
   too_many_attempts: { status: 429, summary: 'Too many failed logins for this account or address; retry after `Retry-After` seconds.' },
   rate_limited: { status: 429, summary: 'Too many requests from this address; retry after `Retry-After` seconds.' },
   totp_already_enrolled: { status: 409, summary: 'TOTP is already active for this account; an operator can reset it.' },

@@ -11,6 +11,7 @@ import { authRoutes } from './routes/auth.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { deviceRoutes } from './routes/devices.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { csrfGuard, portalRoutes } from './routes/portal.js';
 import { guardEventRoutes, revocationFeedRoutes } from './routes/revocation-feed.js';
 
 export interface TicketAppOptions {
@@ -59,6 +60,7 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
   });
   await app.register(fastifyCookie);
+  app.addHook('onRequest', csrfGuard(services));
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => new BrainstackError('rate_limited', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, { headers: { 'retry-after': String(Math.ceil(context.ttl / 1000)) } }),
@@ -67,6 +69,7 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
   await app.register(async (scope) => deviceRoutes(scope, services));
   await app.register(async (scope) => tokenRoutes(scope, services));
   await app.register(async (scope) => discoveryRoutes(scope, services));
+  await app.register(async (scope) => portalRoutes(scope));
   return app;
 }
 
