@@ -49,3 +49,22 @@ t.test('sessions, reset-totp, delete, audit export and doctor', async (t) => {
   t.equal(sick.code, 1, 'problems exit 1');
   t.match(sick.stdout, /ERROR   database file: .* has mode 644\n\s+fix: chmod 600 /);
 });
+
+t.test('audit tail -f prints new events as they are written, until interrupted', async (t) => {
+  const home = await createTestHome();
+  t.teardown(home.cleanup);
+  const { spawn } = await import('node:child_process');
+  const { BIN } = await import('./helpers/cli.js');
+  const child = spawn(process.execPath, [BIN, 'admin', '--dir', home.dir, 'audit', 'tail', '-f', '--json', '-n', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  await new Promise((r) => setTimeout(r, 1500));
+  await home.services.audit.record({ event: 'test.followed', outcome: 'info', subject: 'live' });
+  const deadline = Date.now() + 5000;
+  while (!out.includes('test.followed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  t.match(out, /"event":"test\.followed"/, 'the new event appears');
+  child.kill('SIGINT');
+  t.equal(await exited, 0, 'Ctrl-C ends it cleanly');
+});

@@ -39,6 +39,7 @@ t.test('the portal in a real browser: TOTP enrolment, login, add a device with a
   t.match(csp, /script-src 'self'/, 'strict CSP: scripts from this origin only');
   t.notMatch(csp, /unsafe-inline|unsafe-eval/, 'no inline script, no eval');
   await page.screenshot({ path: `${ARTIFACTS}/1-login.png`, fullPage: true });
+  t.equal(await page.getByRole('button', { name: 'Log out' }).isVisible(), false, 'no log-out button before logging in');
 
   // A wrong password gets a clear message.
   await page.getByLabel('Username').fill('pia');

@@ -72,9 +72,11 @@ export class AuditLog {
     return row;
   }
 
-  async list(options: { limit?: number; event?: string } = {}): Promise<AuditRow[]> {
+  /** Newest first; `afterSeq` keeps only rows written after that one. */
+  async list(options: { limit?: number; event?: string; afterSeq?: number } = {}): Promise<AuditRow[]> {
     let query = this.db.selectFrom('audit_log').selectAll().orderBy('seq', 'desc').limit(options.limit ?? 100);
     if (options.event) query = query.where('event', '=', options.event);
+    if (options.afterSeq !== undefined) query = query.where('seq', '>', options.afterSeq);
     return (await query.execute()).map((r) => ({ ...r, seq: Number(r.seq), at: Number(r.at) }));
   }
 }

@@ -155,17 +155,32 @@ export function registerAdminOps(admin: Command, output: Output): void {
   const audit = admin.command('audit').description('the audit trail');
   audit
     .command('tail')
-    .description('the latest audit events, oldest first')
+    .description('the latest audit events, oldest first; -f keeps printing new ones until interrupted')
     .option('-n, --lines <n>', 'how many', '20')
+    .option('-f, --follow', 'keep printing events as they are written')
     .option('--json', 'print NDJSON')
-    .action(async (options: { lines: string; json?: boolean }, command: Command) => {
+    .action(async (options: { lines: string; follow?: boolean; json?: boolean }, command: Command) => {
       const limit = Number(options.lines);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new BrainstackError('usage', '--lines must be a whole number from 1 to 100000');
       await withServices(command, async (services) => {
+        const format = (rows: Awaited<ReturnType<typeof services.audit.list>>, header: boolean) =>
+          options.json ? rows.map((r) => JSON.stringify({ ...r, details: JSON.parse(r.details) })).join('\n') : formatTable(rows.map((r) => ({ ...r, at: iso(r.at) })), ['seq', 'at', 'event', 'outcome', 'actor', 'subject', 'ip', 'details']).split('\n').slice(header ? 0 : 1).join('\n');
         const rows = (await services.audit.list({ limit })).reverse();
-        if (options.json) return output.out(rows.map((r) => JSON.stringify({ ...r, details: JSON.parse(r.details) })).join('\n') || '');
-        output.out(rows.length ? formatTable(rows.map((r) => ({ ...r, at: iso(r.at) })), ['seq', 'at', 'event', 'outcome', 'actor', 'subject', 'ip', 'details']) : 'no events');
-        return undefined;
+        if (rows.length) output.out(format(rows, true));
+        else if (!options.json && !options.follow) output.out('no events');
+        if (!options.follow) return;
+        let last = rows.at(-1)?.seq ?? 0;
+        let stop = false;
+        process.once('SIGINT', () => (stop = true));
+        process.once('SIGTERM', () => (stop = true));
+        while (!stop) {
+          await new Promise((r) => setTimeout(r, 500));
+          const fresh = (await services.audit.list({ limit: 1000, afterSeq: last })).reverse();
+          if (fresh.length) {
+            output.out(format(fresh, false));
+            last = fresh.at(-1)?.seq ?? last;
+          }
+        }
       });
     });
   audit
