@@ -81,6 +81,10 @@ export function registerGuard(program: Command): void {
         routes.push({ prefix: '/', assistant: options.assistant, upstream: options.upstream });
       }
       if (options.feed && !options.feedCredentialFile) throw usageError('--feed needs --feed-credential-file');
+      const staleness = Number(options.maxStaleness);
+      if (!Number.isFinite(staleness) || staleness < 1 || staleness > 3600) throw usageError('--max-staleness takes a number of seconds from 1 to 3600');
+      if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):[0-9]{1,5}$/.test(options.listen)) throw usageError(`--listen '${options.listen.slice(0, 60)}' is not HOST:PORT`);
+      if (options.metricsListen && !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):[0-9]{1,5}$/.test(options.metricsListen)) throw usageError('--metrics-listen is not HOST:PORT');
       const logger = pino({ level: options.logLevel, redact: LOG_REDACT });
       const guard = new Guard({
         assistant: options.assistant ?? (routes[0] as GuardRoute).assistant,
@@ -88,7 +92,7 @@ export function registerGuard(program: Command): void {
         audience: options.audience,
         jwks: options.jwks,
         trustedGateways: options.trustedGateway,
-        maxStalenessMs: Number(options.maxStaleness) * 1000,
+        maxStalenessMs: staleness * 1000,
         ...(options.feed ? { feedUrl: options.feed, feedCredentialFile: options.feedCredentialFile } : {}),
         onWarning: (message) => logger.warn(message),
         onFeedError: (err) => logger.warn({ err: (err as Error).message }, 'revocation feed unreachable'),
