@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createTestApp, createTestHome, sessionCookie, STRONG_PASSWORD } from './helpers/home.js';
 import { createTestInterface, wgPubkey, wireguardAvailable } from './helpers/wireguard.js';
-import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
+import { generateWireGuardKeyPair, wireGuardPublicKey } from '../src/wireguard/keys.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { FastifyInstance } from 'fastify';
 
@@ -16,6 +16,7 @@ t.test('keys made in-process are the keys wg makes', async (t) => {
   for (let i = 0; i < 5; i += 1) {
     const pair = generateWireGuardKeyPair();
     t.equal(wgPubkey(pair.privateKey), pair.publicKey);
+    t.equal(wireGuardPublicKey(pair.privateKey), pair.publicKey, 'and the in-process `wg pubkey` agrees');
   }
 });
 

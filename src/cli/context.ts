@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { openServices, type Services } from '../home/services.js';
-import type { Output } from './output.js';
 import { pino } from 'pino';
 import { LOG_REDACT } from '../home/services.js';
 
@@ -30,8 +29,4 @@ export async function withServices<T>(command: Command, work: (services: Service
 export function cliActor(): string {
   const user = process.env.SUDO_USER ?? process.env.USER ?? 'root';
   return `cli:${user}`;
-}
-
-export interface CommandIo {
-  output: Output;
 }

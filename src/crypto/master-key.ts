@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { BrainstackError } from '../errors.js';
 
 /** One 256-bit master key and its id (derived from the key, so the two can never disagree). */
@@ -77,8 +77,4 @@ export function writeKeyringFile(file: string, keys: MasterKey[]): void {
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, formatKeyring(keys), { mode: 0o600 });
   renameSync(temp, file);
-}
-
-export function ensureMode(file: string, mode: number): void {
-  chmodSync(file, mode);
 }

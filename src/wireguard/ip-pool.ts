@@ -27,7 +27,7 @@ export function addressAt(range: Ipv4Range, index: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }
 
-export const SERVER_INDEX = 1;
+/** Offset 0 is the network address and 1 the server's own tunnel address; clients start at 2. */
 const FIRST_CLIENT_INDEX = 2;
 
 /**
