@@ -15,8 +15,11 @@ const tokenResponse = {
 
 /** RFC 6749 §5.2 error body. */
 function oauthError(reply: FastifyReply, err: BrainstackError): FastifyReply {
-  const error = ['invalid_grant', 'invalid_scope', 'unsupported_grant_type', 'invalid_request'].includes(err.code) ? err.code : err.statusCode >= 500 ? 'server_error' : 'invalid_request';
-  return reply.code(err.statusCode >= 500 ? err.statusCode : 400).header('cache-control', 'no-store').send({ error, error_description: err.message });
+  const oauthCodes = ['invalid_grant', 'invalid_scope', 'unsupported_grant_type', 'invalid_request'];
+  const error = oauthCodes.includes(err.code) ? err.code : err.statusCode === 429 ? err.code : err.statusCode >= 500 ? 'server_error' : 'invalid_request';
+  // 429 keeps its status and Retry-After; everything else the client got wrong is 400 (RFC 6749 §5.2).
+  const status = err.statusCode === 429 || err.statusCode >= 500 ? err.statusCode : 400;
+  return reply.code(status).headers(err.headers).header('cache-control', 'no-store').send({ error, error_description: err.message });
 }
 
 /** Access tokens: from a session for one of the user's devices, and the OAuth refresh grant. */
