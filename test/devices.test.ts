@@ -228,3 +228,19 @@ t.test('when wg fails, the registration is not recorded; a missing interface is 
   const u2 = await missingTool.services.accounts.create('sam', STRONG_PASSWORD, 'test');
   await t.rejects(missingTool.services.devices.register({ id: u2.id, username: 'sam' }, { name: 'x', publicKey: generateWireGuardKeyPair().publicKey }), { code: 'wireguard_unavailable' });
 });
+
+t.test('the token endpoint is rate limited and says when to come back', async (t) => {
+  const home = await createTestHome({ settings: { login: { rate_limit_per_minute: 1 } } });
+  t.teardown(home.cleanup);
+  const app = await createTestApp(home);
+  t.teardown(() => app.close());
+  const statuses: number[] = [];
+  let last;
+  for (let i = 0; i < 5; i += 1) {
+    last = await app.inject({ method: 'POST', url: '/oauth/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'grant_type=refresh_token&refresh_token=bsr_nothing' });
+    statuses.push(last.statusCode);
+  }
+  t.same(statuses, [400, 400, 400, 400, 429]);
+  t.equal(last?.json().error, 'rate_limited');
+  t.ok(Number(last?.headers['retry-after']) > 0);
+});
