@@ -52,14 +52,14 @@ const guardPlugin: FastifyPluginAsync<GuardPluginOptions> = async (app, options)
   // Callback style with a synchronous fast path: a cached token costs no promise at all.
   app.addHook('onRequest', (request, reply, done) => {
     const input = { headers: request.headers, rawHeaders: request.raw.rawHeaders, url: request.url, remoteAddress: request.raw.socket.remoteAddress };
-    const fast = verifier.verifyCached(input);
-    if (fast) {
-      if (conclude(fast, request, reply)) done();
+    const decision = verifier.check(input);
+    if (!(decision instanceof Promise)) {
+      if (conclude(decision, request, reply)) done();
       return;
     }
-    verifier.verify(input).then(
-      (decision) => {
-        if (conclude(decision, request, reply)) done();
+    decision.then(
+      (result) => {
+        if (conclude(result, request, reply)) done();
       },
       (err: unknown) => done(err as Error),
     );

@@ -96,7 +96,7 @@ export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
     if (!route) return json(res, 404, { code: 'route_not_found', message: `no assistant is routed at ${path.slice(0, 100)}` });
     const verifier = verifiers.get(route) as NonNullable<ReturnType<typeof verifiers.get>>;
     const input = { headers: req.headers, rawHeaders: req.rawHeaders, url, remoteAddress: req.socket.remoteAddress };
-    const decision = verifier.verifyCached(input) ?? (await verifier.verify(input));
+    const decision = await verifier.check(input);
     options.onDecision?.(route.assistant, decision.ok ? 'allowed' : decision.reason, decision.ok);
     if (!decision.ok) {
       options.logger.info({ guard: { reason: decision.reason, status: decision.status, assistant: route.assistant, user: decision.identity?.user, device: decision.identity?.device } }, 'guard refused the request');

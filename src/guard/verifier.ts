@@ -177,33 +177,40 @@ export class GuardVerifier {
     };
   }
 
-  /**
-   * The synchronous part: a decision when one can be made without verifying a signature (a
-   * malformed request, or a token already in the cache), else `undefined`. Lets hot callers skip
-   * a promise per request; `verify()` is the complete check.
-   */
-  verifyCached(request: GuardRequest): GuardDecision | undefined {
-    const extracted = this.extract(request);
-    if ('ok' in extracted) return extracted;
-    const hit = this.cache.get(extracted.token);
-    if (!hit) return undefined;
-    if (hit.identity.expiresAt + this.leeway * 1000 <= this.now()) {
-      this.cache.delete(extracted.token);
-      return undefined;
-    }
-    return this.checkPerRequest(request, extracted.token, hit.identity, true);
+  /** The complete check, always as a promise (see `check` for the synchronous fast path). */
+  async verify(request: GuardRequest): Promise<GuardDecision> {
+    return this.check(request);
   }
 
-  async verify(request: GuardRequest): Promise<GuardDecision> {
-    const fast = this.verifyCached(request);
-    if (fast) return fast;
-    const extracted = this.extract(request) as { token: string };
-    const verified = await this.verifyToken(extracted.token);
+  /**
+   * The complete check, synchronous when it can be (malformed request, cached token), a promise
+   * only when a signature must be verified: hot callers pay for a promise on the cold path only.
+   */
+  check(request: GuardRequest): GuardDecision | Promise<GuardDecision> {
+    const step = this.fastPath(request);
+    return 'token' in step ? this.verifyAndCache(request, step.token) : step.decision;
+  }
+
+  private async verifyAndCache(request: GuardRequest, token: string): Promise<GuardDecision> {
+    const verified = await this.verifyToken(token);
     if ('ok' in verified) return verified;
     // Bounded: the oldest entry goes first (entries also leave when their token expires).
-    this.cache.set(extracted.token, { identity: verified.identity, kid: verified.kid });
+    this.cache.set(token, { identity: verified.identity, kid: verified.kid });
     if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value as string);
-    return this.checkPerRequest(request, extracted.token, verified.identity, false);
+    return this.checkPerRequest(request, token, verified.identity, false);
+  }
+
+  /** Header extraction and cache lookup, once per request: a decision, or the token still to verify. */
+  private fastPath(request: GuardRequest): { decision: GuardDecision } | { token: string } {
+    const extracted = this.extract(request);
+    if ('ok' in extracted) return { decision: extracted };
+    const hit = this.cache.get(extracted.token);
+    if (!hit) return extracted;
+    if (hit.identity.expiresAt + this.leeway * 1000 <= this.now()) {
+      this.cache.delete(extracted.token);
+      return extracted;
+    }
+    return { decision: this.checkPerRequest(request, extracted.token, hit.identity, true) };
   }
 
   /** Checked on every request, cached or not: scope, tunnel address, revocation. */
