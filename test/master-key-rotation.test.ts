@@ -9,7 +9,12 @@ import { loadConfig } from '../src/config/config.js';
 import { openServices } from '../src/home/services.js';
 import { currentTotpCode } from '../src/auth/totp.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
-import { sealedKeyId } from '../src/crypto/seal.js';
+import { openText, sealedKeyId } from '../src/crypto/seal.js';
+import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from '../src/home/settings.js';
+import { wireGuardPublicKey } from '../src/wireguard/keys.js';
+import type { Services } from '../src/home/services.js';
+
+const serverPublicKey = async (services: Services) => (await services.database.db.selectFrom('server_settings').select('value').where('name', '=', WG_PUBLIC_SETTING).executeTakeFirstOrThrow()).value;
 
 async function everythingOpens(t: Test, dir: string, totpSecret: string, deviceId: string, userId: string, stepOffset: number) {
   const services = await openServices(loadConfig(dir, {}), { logger: pino({ level: 'silent' }), env: {} });
@@ -20,7 +25,10 @@ async function everythingOpens(t: Test, dir: string, totpSecret: string, deviceI
     const config = await services.devices.config(deviceId, { id: userId, username: 'ivan' });
     t.match(config.text, /PresharedKey = [A-Za-z0-9+/]{43}=/, 'the device preshared key opens');
     t.ok((await services.signingKeys.activeKey()).kid, 'the signing key opens');
-    t.ok((await services.reconciler.reconcile({ dryRun: true })).dryRun, 'the WireGuard server key opens');
+    // Open the sealed WireGuard server key for real (a config-only reconcile would never touch it).
+    const wg = await services.database.db.selectFrom('server_settings').select('value').where('name', '=', WG_PRIVATE_SETTING).executeTakeFirstOrThrow();
+    const serverKey = openText(services.keyring, { table: 'server_settings', column: 'value', row: WG_PRIVATE_SETTING }, wg.value);
+    t.equal(wireGuardPublicKey(serverKey), await serverPublicKey(services), 'the WireGuard server key opens and matches its public key');
     await app.close();
   } finally {
     await services.close();
