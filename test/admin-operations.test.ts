@@ -1,11 +1,9 @@
 import t from 'tap';
 import { admin } from './helpers/cli.js';
-import Fastify from 'fastify';
 import { createTestApp, createTestHome, sessionCookie, STRONG_PASSWORD } from './helpers/home.js';
 import { createTestInterface, wireguardAvailable } from './helpers/wireguard.js';
 import { startTicketService } from '../src/ticket/server.js';
-import { Guard } from '../src/guard/guard.js';
-import { guard as guardPlugin } from '../src/guard/plugin.js';
+import { startGuardedNotes } from './helpers/guarded-app.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
 import { verifyAuditChain } from '../src/audit/verify-chain.js';
 
@@ -35,16 +33,7 @@ t.test('revoke user: peers gone before the command returns, guard refuses within
   t.teardown(() => app.close());
   const session = sessionCookie(await app.inject({ method: 'POST', url: '/api/v1/login', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ username: 'victor', password: STRONG_PASSWORD }) })) as string;
 
-  const credential = await services.guards.add('notes', 'test');
-  const internal = `http://127.0.0.1:${port + 1}`;
-  const guard = new Guard({ assistant: 'notes', issuer: 'https://ticket.test', audience: 'brainstack', jwks: `${internal}/.well-known/jwks.json`, feedUrl: internal, feedCredential: credential });
-  await guard.start();
-  t.teardown(() => guard.stop());
-  const notes = Fastify();
-  await notes.register(guardPlugin, { assistant: 'notes', issuer: 'x', audience: 'y', jwks: 'z', guard });
-  notes.get('/', async () => 'ok');
-  t.teardown(() => notes.close());
-  const call = (token: string, ip: string) => notes.inject({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, remoteAddress: ip });
+  const { call } = await startGuardedNotes(t, services, `http://127.0.0.1:${port + 1}`);
   t.equal((await call(vToken, v1.device.ip as string)).statusCode, 200);
 
   const result = await admin(home.dir, ['revoke', 'user', 'victor']);

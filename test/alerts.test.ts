@@ -1,12 +1,10 @@
 import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import Fastify from 'fastify';
 import { createTestApp, createTestHome, STRONG_PASSWORD } from './helpers/home.js';
 import { verifyWebhookSignature } from '../src/audit/alerts.js';
 import { startTicketService } from '../src/ticket/server.js';
-import { Guard } from '../src/guard/guard.js';
-import { guard as guardPlugin } from '../src/guard/plugin.js';
+import { startGuardedNotes } from './helpers/guarded-app.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
 
 interface Received {
@@ -84,19 +82,13 @@ t.test('guards report refusals: a token from the wrong tunnel address and a revo
   const reg = await services.devices.register({ id: user.id, username: 'hugo' }, { name: 'laptop', publicKey: generateWireGuardKeyPair().publicKey });
   const token = (await services.accessTokens.issue({ userId: user.id, roles: ['staff'], grantedScopes: ['assistant:notes'], clientId: 'brainstack-cli', device: { id: reg.device.id, ip: reg.device.ip as string, publicKey: reg.device.public_key } })).access_token;
   const internal = `http://127.0.0.1:${port + 1}`;
-  const guard = new Guard({ assistant: 'notes', issuer: 'https://ticket.test', audience: 'brainstack', jwks: `${internal}/.well-known/jwks.json`, feedUrl: internal, feedCredential: await services.guards.add('notes', 'test') });
-  await guard.start();
-  t.teardown(() => guard.stop());
-  const notes = Fastify();
-  await notes.register(guardPlugin, { assistant: 'notes', issuer: 'x', audience: 'y', jwks: 'z', guard });
-  notes.get('/', async () => 'ok');
-  t.teardown(() => notes.close());
-  t.equal((await notes.inject({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, remoteAddress: '10.8.0.99' })).statusCode, 401);
+  const { call } = await startGuardedNotes(t, services, internal);
+  t.equal((await call(token, '10.8.0.99')).statusCode, 401);
   t.ok(await until(() => hook.received.some((r) => r.rule === 'stolen_token_suspected')), 'stolen-token signal delivered');
   await services.devices.revoke(reg.device.id, 'test', 'test');
   let status = 200;
   while (status !== 401) {
-    status = (await notes.inject({ method: 'GET', url: '/', headers: { authorization: `Bearer ${token}` }, remoteAddress: reg.device.ip as string })).statusCode;
+    status = (await call(token, reg.device.ip as string)).statusCode;
     await new Promise((r) => setTimeout(r, 20));
   }
   t.ok(await until(() => hook.received.some((r) => r.rule === 'revoked_token_used')), 'use of a revoked token delivered');

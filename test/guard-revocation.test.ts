@@ -1,15 +1,11 @@
 import t, { type Test } from 'tap';
-import Fastify from 'fastify';
 import { createTestHome, STRONG_PASSWORD } from './helpers/home.js';
 import { startTicketService, type RunningTicketService } from '../src/ticket/server.js';
-import { Guard } from '../src/guard/guard.js';
-import { guard as guardPlugin } from '../src/guard/plugin.js';
+import { startGuardedNotes } from './helpers/guarded-app.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
 import { loadConfig } from '../src/config/config.js';
 import { openServices } from '../src/home/services.js';
 import { pino } from 'pino';
-
-const ISSUER = 'https://ticket.test';
 
 async function setup(t: Test, maxStalenessMs = 30_000) {
   const port = 23000 + Math.floor(Math.random() * 3000) * 2;
@@ -18,25 +14,15 @@ async function setup(t: Test, maxStalenessMs = 30_000) {
   const { services } = home;
   await services.rbac.create('staff', ['assistant:notes'], 'test');
   const user = await services.accounts.create('carol', STRONG_PASSWORD, 'test', ['staff']);
-  const credential = await services.guards.add('notes', 'test');
   let running: RunningTicketService | undefined = await startTicketService(services);
-  const internal = `http://127.0.0.1:${port + 1}`;
-  const guard = new Guard({ assistant: 'notes', issuer: ISSUER, audience: 'brainstack', jwks: `${internal}/.well-known/jwks.json`, feedUrl: internal, feedCredential: credential, maxStalenessMs });
-  await guard.start();
-  const app = Fastify();
-  await app.register(guardPlugin, { assistant: 'notes', issuer: ISSUER, audience: 'brainstack', jwks: 'unused', guard });
-  app.get('/notes', async () => 'ok');
-  t.teardown(async () => {
-    await app.close();
-    await guard.stop();
-    await running?.close();
-  });
+  t.teardown(async () => running?.close());
+  const { guard, call: callNotes } = await startGuardedNotes(t, services, `http://127.0.0.1:${port + 1}`, { maxStalenessMs });
   const newDevice = async () => {
     const reg = await services.devices.register({ id: user.id, username: 'carol' }, { name: 'd', publicKey: generateWireGuardKeyPair().publicKey });
     const token = (await services.accessTokens.issue({ userId: user.id, roles: ['staff'], grantedScopes: ['assistant:notes'], clientId: 'brainstack-cli', device: { id: reg.device.id, ip: reg.device.ip as string, publicKey: reg.device.public_key } })).access_token;
     return { id: reg.device.id, ip: reg.device.ip as string, token };
   };
-  const call = (d: { ip: string; token: string }) => app.inject({ method: 'GET', url: '/notes', headers: { authorization: `Bearer ${d.token}` }, remoteAddress: d.ip });
+  const call = (d: { ip: string; token: string }) => callNotes(d.token, d.ip);
   return {
     home,
     services,
