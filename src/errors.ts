@@ -31,6 +31,17 @@ export const ERROR_CATALOGUE = {
   totp_already_enrolled: { status: 409, summary: 'TOTP is already active for this account; an operator can reset it.' },
   totp_not_pending: { status: 409, summary: 'No TOTP enrolment is waiting for confirmation: start one first.' },
   invalid_totp: { status: 400, summary: 'The TOTP code given to confirm an enrolment is wrong or was already used.' },
+  // single sign-on (upstream OpenID Connect)
+  sso_provider_not_found: { status: 404, summary: 'No single sign-on provider with this name is configured.' },
+  sso_failed: { status: 400, summary: 'The sign-in through the upstream provider did not complete (wrong or reused state, code, nonce, issuer or audience, or it was cancelled). Deliberately generic; the audit log has the reason. Start again.' },
+  sso_access_denied: { status: 403, summary: 'The upstream account is not allowed here (not in an allowed group, not known and not created automatically, disabled, or without the required MFA).' },
+  sso_unavailable: { status: 502, summary: 'The upstream provider cannot be reached or answered with an error; retry later.' },
+  // OAuth 2.0 device authorization grant (RFC 8628)
+  authorization_pending: { status: 400, summary: 'RFC 8628: the user has not approved or denied the code yet; keep polling at `interval`.' },
+  slow_down: { status: 400, summary: 'RFC 8628: polling faster than `interval`; the interval grows by 5 s.' },
+  access_denied: { status: 400, summary: 'RFC 8628: the user denied the request.' },
+  expired_token: { status: 400, summary: 'RFC 8628: the device code expired (or was already used); start again.' },
+  user_code_invalid: { status: 400, summary: 'The code typed on the approval page is unknown, expired or already decided. Check it against the terminal.' },
   // accounts and roles
   invalid_name: { status: 400, summary: 'A user, role or scope name has a character or length that is not allowed.' },
   user_exists: { status: 409, summary: 'A user with this name already exists.' },
@@ -53,7 +64,8 @@ export const ERROR_CATALOGUE = {
   // OAuth 2.0 token endpoint (RFC 6749 section 5.2: sent as `error`)
   invalid_grant: { status: 400, summary: 'The refresh token is unknown, expired, revoked or already used (reuse revokes its whole family).' },
   invalid_scope: { status: 400, summary: 'The requested scope is malformed or more than the user\'s roles grant.' },
-  unsupported_grant_type: { status: 400, summary: 'Only `grant_type=refresh_token` is supported at this token endpoint.' },
+  unsupported_grant_type: { status: 400, summary: 'The token endpoint supports `refresh_token` and `urn:ietf:params:oauth:grant-type:device_code` only.' },
+  invalid_client: { status: 401, summary: 'RFC 6749: the `client_id` is unknown to this token endpoint (use `brainstack-cli`).' },
   // guard (RFC 6750: sent as `error` in WWW-Authenticate and in the body)
   invalid_token: { status: 401, summary: 'The access token is missing, malformed, expired, revoked, not for this audience, or used from another tunnel address. Deliberately generic; the guard log has the reason.' },
   insufficient_scope: { status: 403, summary: 'The access token is valid but does not grant this assistant\'s scope.' },

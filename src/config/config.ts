@@ -33,6 +33,8 @@ export interface BrainstackConfig {
     window_seconds: number;
     tls_expiry_days: number;
   };
+  sso: { revalidate_after: number; sweep_interval: number; login_timeout: number; providers: SsoProviderConfig[] };
+  device_code: { lifetime: number; interval: number };
   wireguard: {
     interface?: string;
     endpoint: string;
@@ -47,6 +49,32 @@ export interface BrainstackConfig {
     ip_quarantine: number;
     wg_command: string;
   };
+}
+
+/** One upstream OpenID Connect provider (`sso.providers[]`). */
+export interface SsoProviderConfig {
+  /** Short name used in URLs (`/sso/<name>/login`) and in `user_roles.source` (`sso:<name>`). */
+  name: string;
+  display_name?: string;
+  issuer: string;
+  client_id: string;
+  /** File with the client secret; else a secret sealed in the database, else a public client (PKCE only). */
+  client_secret_file?: string;
+  /** CA certificate(s) to trust for the provider (an internal CA). */
+  ca_file?: string;
+  scopes: string[];
+  groups_claim: string;
+  username_claim: string;
+  /** Upstream group → brainstack roles. */
+  group_roles: Record<string, string[]>;
+  /** When not empty, only members of one of these groups may log in. */
+  allowed_groups: string[];
+  /** Create a brainstack user at the first login of an unknown upstream account. */
+  create_users: boolean;
+  /** When not empty, the ID token's `amr` must contain one of these. */
+  required_amr: string[];
+  /** When not empty, the ID token's `acr` must be one of these. */
+  required_acr: string[];
 }
 
 /** A loaded configuration plus where it came from. */

@@ -12,6 +12,8 @@ const SEALED = [
   { table: 'signing_keys', column: 'private_sealed', key: 'kid' },
   { table: 'server_settings', column: 'value', key: 'name' },
   { table: 'devices', column: 'psk_sealed', key: 'id' },
+  { table: 'user_identities', column: 'upstream_refresh_sealed', key: 'id' },
+  { table: 'sso_logins', column: 'verifier_sealed', key: 'state_hash' },
 ] as const;
 
 interface SealedValue {

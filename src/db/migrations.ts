@@ -188,10 +188,62 @@ const m0003_guards: Migration = {
   },
 };
 
+const m0004_sso: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('user_identities')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('issuer', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('groups', 'text', (c) => c.notNull())
+      .addColumn('upstream_refresh_sealed', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_login_at', 'bigint', (c) => c.notNull())
+      .addColumn('validated_at', 'bigint', (c) => c.notNull())
+      .addUniqueConstraint('user_identities_issuer_subject', ['issuer', 'subject'])
+      .execute();
+    await db.schema.createIndex('user_identities_user').on('user_identities').column('user_id').execute();
+    await db.schema.createIndex('user_identities_validated').on('user_identities').column('validated_at').execute();
+    await db.schema
+      .createTable('sso_logins')
+      .addColumn('state_hash', 'text', (c) => c.primaryKey())
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('browser_hash', 'text', (c) => c.notNull())
+      .addColumn('verifier_sealed', 'text', (c) => c.notNull())
+      .addColumn('nonce', 'text', (c) => c.notNull())
+      .addColumn('return_to', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('device_authorizations')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('device_code_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('user_code_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('device_name', 'text', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
+      .addColumn('interval_seconds', 'integer', (c) => c.notNull())
+      .addColumn('last_poll_at', 'bigint')
+      .addColumn('ip', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('decided_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('device_authorizations_expiry').on('device_authorizations').column('expires_at').execute();
+  },
+};
+
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_identity': m0001_identity,
   '0002_devices': m0002_devices,
   '0003_guards': m0003_guards,
+  '0004_sso': m0004_sso,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -174,7 +174,66 @@ export interface GuardsTable {
   last_seen_at: number | null;
 }
 
+export interface UserIdentitiesTable {
+  id: string;
+  user_id: string;
+  /** The configured provider name (`sso.providers[].name`). */
+  provider: string;
+  /** The provider's issuer URL and the user's `sub` there: the link, never the email. */
+  issuer: string;
+  subject: string;
+  /** JSON array of the upstream groups seen at the last login or re-validation. */
+  groups: string;
+  /** The upstream refresh token, sealed; NULL when the provider granted none. */
+  upstream_refresh_sealed: string | null;
+  created_at: number;
+  last_login_at: number;
+  /** Last time the provider confirmed the account (login or re-validation). */
+  validated_at: number;
+}
+
+export interface SsoLoginsTable {
+  /** SHA-256 of the OAuth `state`; one row per login in progress, deleted when used. */
+  state_hash: string;
+  provider: string;
+  /** SHA-256 of the binding cookie set in the browser that started the login. */
+  browser_hash: string;
+  /** The PKCE code verifier, sealed. */
+  verifier_sealed: string;
+  nonce: string;
+  /** Where the portal goes afterwards (a local path). */
+  return_to: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface DeviceAuthorizationsTable {
+  id: string;
+  /** SHA-256 of the device code (the CLI's secret); the code itself is never stored. */
+  device_code_hash: string;
+  /** SHA-256 of the normalised user code. */
+  user_code_hash: string;
+  client_id: string;
+  device_name: string;
+  /** The WireGuard public key the CLI made; registered when the approved code is redeemed. */
+  public_key: string;
+  scope: string | null;
+  /** `pending`, `approved`, `denied` or `redeemed`. */
+  status: string;
+  /** Who approved or denied it. */
+  user_id: string | null;
+  interval_seconds: number;
+  last_poll_at: number | null;
+  ip: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+}
+
 export interface Database {
+  user_identities: UserIdentitiesTable;
+  sso_logins: SsoLoginsTable;
+  device_authorizations: DeviceAuthorizationsTable;
   guards: GuardsTable;
   devices: DevicesTable;
   ip_pools: IpPoolsTable;

@@ -18,6 +18,8 @@ export class DeviceMaintenance {
     private readonly intervals: { reconcileSeconds: number; sweepSeconds: number },
     /** Other periodic housekeeping run with the sweep (key retirement). */
     private readonly housekeeping: () => Promise<void> = async () => undefined,
+    /** More periodic work on the same terms (single sign-on re-validation). */
+    private readonly tasks: Array<{ name: string; seconds: number; run: () => Promise<void> }> = [],
   ) {}
 
   private async once(name: string, work: () => Promise<void>): Promise<void> {
@@ -47,6 +49,7 @@ export class DeviceMaintenance {
   start(): void {
     this.timers.push(setInterval(() => void this.once('reconcile', () => this.reconcileNow()), this.intervals.reconcileSeconds * 1000));
     this.timers.push(setInterval(() => void this.once('expiry sweep', () => this.sweepNow()), this.intervals.sweepSeconds * 1000));
+    for (const task of this.tasks) this.timers.push(setInterval(() => void this.once(task.name, task.run), task.seconds * 1000));
     for (const timer of this.timers) timer.unref();
   }
 

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { CustomFetch } from 'openid-client';
 import type { LoadedConfig, BrainstackConfig } from '../config/config.js';
 import { homePath } from '../config/config.js';
 import { openDatabase, migrate, type DatabaseHandle } from '../db/connect.js';
@@ -24,6 +25,8 @@ import { GuardRegistry } from '../tokens/guard-registry.js';
 import { Metrics } from '../audit/metrics.js';
 import { Alerts } from '../audit/alerts.js';
 import { readFileSync } from 'node:fs';
+import { SingleSignOn } from '../auth/sso.js';
+import { DeviceAuthorizations } from '../auth/device-authorization.js';
 import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
 
 /** Everything the ticket service and the admin CLI work with, built in one place. */
@@ -49,6 +52,8 @@ export interface Services {
   guards: GuardRegistry;
   metrics: Metrics;
   alerts: Alerts;
+  sso: SingleSignOn;
+  deviceAuthorizations: DeviceAuthorizations;
   issuer: string;
   close(): Promise<void>;
 }
@@ -61,6 +66,8 @@ export interface ServiceOptions {
   migrate?: boolean;
   /** Collect process metrics (CPU, memory, event loop): on for `serve`. */
   defaultMetrics?: boolean;
+  /** HTTP client towards single sign-on providers (tests that play a misbehaving provider). */
+  ssoFetch?: CustomFetch;
 }
 
 /** Pino options shared by every process: secrets are redacted by path even if someone logs them. */
@@ -128,8 +135,17 @@ export async function openServices(loaded: LoadedConfig, options: ServiceOptions
     listenPort: config.wireguard.listen_port,
     privateKey: () => openText(keyring, { table: 'server_settings', column: 'value', row: WG_PRIVATE_SETTING }, sealedPrivate),
   });
+  const sso = new SingleSignOn(config.sso.providers, db, keyring, audit, logger, (userId, actor, reason) => devices.revokeUser(userId, actor, reason), {
+    dir,
+    publicUrl: issuer,
+    loginTimeoutMs: config.sso.login_timeout * 1000,
+    revalidateAfterMs: config.sso.revalidate_after * 1000,
+    now,
+    ...(options.ssoFetch ? { fetch: options.ssoFetch } : {}),
+  });
+  const deviceAuthorizations = new DeviceAuthorizations(db, audit, { publicUrl: issuer, lifetimeSeconds: config.device_code.lifetime, intervalSeconds: config.device_code.interval, now });
   return {
-    dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys,
+    dir, config, database, keyring, logger, audit, accounts, rbac, sessions, throttle, passwordLogin, signingKeys, sso, deviceAuthorizations,
     applier, revocations, refreshTokens, accessTokens, devices, reconciler, issuer, guards: new GuardRegistry(db, audit, now), metrics, alerts,
     close: () => database.close(),
   };

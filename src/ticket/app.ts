@@ -12,6 +12,8 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { deviceRoutes } from './routes/devices.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { csrfGuard, portalRoutes } from './routes/portal.js';
+import { ssoRoutes } from './routes/sso.js';
+import { deviceApprovalRoutes } from './routes/device-approval.js';
 import { guardEventRoutes, revocationFeedRoutes } from './routes/revocation-feed.js';
 
 export interface TicketAppOptions {
@@ -68,6 +70,8 @@ export async function buildTicketApp(services: Services, options: TicketAppOptio
   await app.register(async (scope) => authRoutes(scope, services));
   await app.register(async (scope) => deviceRoutes(scope, services));
   await app.register(async (scope) => tokenRoutes(scope, services));
+  await app.register(async (scope) => ssoRoutes(scope, services));
+  await app.register(async (scope) => deviceApprovalRoutes(scope, services));
   await app.register(async (scope) => discoveryRoutes(scope, services));
   await app.register(async (scope) => portalRoutes(scope));
   return app;

@@ -27,7 +27,14 @@ export async function startTicketService(services: Services): Promise<RunningTic
     // Keys superseded longer ago than any token lives leave the JWKS.
     const retired = await services.signingKeys.retireSuperseded((MAX_TOKEN_LIFETIME_SECONDS + 120) * 1000);
     if (retired.length > 0) services.logger.info({ retired }, 'retired signing keys whose tokens have all expired');
-  });
+  }, config.sso.providers.length === 0 ? [] : [{
+    name: 'single sign-on re-validation',
+    seconds: config.sso.sweep_interval,
+    run: async () => {
+      const report = await services.sso.revalidateDue();
+      if (report.checked > 0) services.logger.info(report, 're-validated single sign-on accounts with their providers');
+    },
+  }]);
   if (services.applier.mode === 'config-only') {
     services.logger.warn('CONFIG-ONLY MODE: no wireguard.interface is configured; devices get configs but NO PEER IS APPLIED to any interface');
   } else {

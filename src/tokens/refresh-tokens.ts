@@ -36,6 +36,12 @@ export class RefreshTokens {
     return token;
   }
 
+  /** The user a refresh token belongs to (any state), to run checks before the rotation. */
+  async ownerOf(token: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('refresh_tokens').select('user_id').where('token_hash', '=', hashRefreshToken(token)).executeTakeFirst();
+    return row?.user_id;
+  }
+
   /**
    * Exchanges a refresh token for a new one in the same family. `check` runs inside the
    * transaction (device and user still active) and may throw to refuse.

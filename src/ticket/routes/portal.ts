@@ -14,6 +14,8 @@ function loadAssets(): Map<string, { type: string; body: Buffer }> {
   const file = (path: string, type: string) => ({ type, body: readFileSync(path) });
   return new Map([
     ['/', file(join(PORTAL, 'index.html'), 'text/html; charset=utf-8')],
+    // The device-authorization approval page (RFC 8628 verification_uri) is the same portal.
+    ['/device', file(join(PORTAL, 'index.html'), 'text/html; charset=utf-8')],
     ['/assets/portal.js', file(join(PORTAL, 'portal.js'), 'text/javascript; charset=utf-8')],
     ['/assets/portal.css', file(join(PORTAL, 'portal.css'), 'text/css; charset=utf-8')],
     ['/assets/qrcode.js', file(require.resolve('qrcode-generator'), 'text/javascript; charset=utf-8')],
@@ -53,7 +55,7 @@ export async function portalRoutes(app: FastifyInstance): Promise<void> {
   const assets = loadAssets();
   const send = (path: string) => async (_request: FastifyRequest, reply: FastifyReply) => {
     const asset = assets.get(path) as { type: string; body: Buffer };
-    return reply.type(asset.type).header('cache-control', path === '/' ? 'no-store' : 'public, max-age=300').send(asset.body);
+    return reply.type(asset.type).header('cache-control', path === '/' || path === '/device' ? 'no-store' : 'public, max-age=300').send(asset.body);
   };
   for (const path of assets.keys()) app.get(path, send(path));
   app.get('/favicon.ico', async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
