@@ -59,6 +59,30 @@ export async function freshAccessToken(dir: string, state: ClientState, scope?: 
   }
 }
 
+/**
+ * RFC 8628 on the terminal: show the code and the URL, then poll at the server's interval
+ * (slower after `slow_down`) until the code is approved, denied or expired.
+ */
+async function loginWithDeviceCode(client: TicketClient, deviceName: string, publicKey: string, output: Output): Promise<Awaited<ReturnType<TicketClient['pollDeviceToken']>>> {
+  const start = await client.startDeviceAuthorization(deviceName, publicKey);
+  output.out(`To approve this device, open ${start.verification_uri} in a browser and enter the code ${start.user_code}`);
+  output.out(`(or open ${start.verification_uri_complete}); the page shows the key ${publicKey.slice(0, 8)}… for device '${deviceName}'.`);
+  output.out(`Waiting for approval (the code expires in ${Math.round(start.expires_in / 60)} min)…`);
+  let interval = start.interval;
+  const deadline = Date.now() + start.expires_in * 1000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, interval * 1000));
+    try {
+      return await client.pollDeviceToken(start.device_code);
+    } catch (err) {
+      const code = (err as BrainstackError).code;
+      if (code === 'slow_down') interval += 5;
+      else if (code !== 'authorization_pending') throw err;
+      if (Date.now() > deadline) throw new BrainstackError('expired_token', 'the code expired before it was approved; run the login again');
+    }
+  }
+}
+
 export function registerUserCommands(program: Command, output: Output): void {
   program
     .command('login')
@@ -66,25 +90,34 @@ export function registerUserCommands(program: Command, output: Output): void {
     .requiredOption('--server <url>', 'the ticket service, e.g. https://vpn.example.com')
     .option('--ca <file>', 'CA certificate to trust for the server (for a self-signed one: its tls/cert.pem)')
     .option('--device <name>', 'name of this device', hostname().slice(0, 64))
+    .option('--device-code', 'approve this login in a browser (single sign-on or password) instead of typing a password here (RFC 8628)')
     .option('--username <name>', 'username (prompted when absent)')
     .option('--password-stdin', 'read the password from standard input')
     .option('--totp <code>', 'the TOTP code (prompted when needed and absent)')
-    .action(async (options: { server: string; ca?: string; device: string; username?: string; passwordStdin?: boolean; totp?: string }) => {
+    .action(async (options: { server: string; ca?: string; device: string; deviceCode?: boolean; username?: string; passwordStdin?: boolean; totp?: string }) => {
       const dir = clientDir();
       const ca = options.ca ? resolve(options.ca) : undefined;
-      const username = options.username ?? (await promptLine('Username: '));
-      const password = options.passwordStdin ? await readStdin() : await promptHidden('Password: ');
       const client = new TicketClient(options.server, ca);
       try {
-        try {
-          await client.login(username, password, options.totp);
-        } catch (err) {
-          if ((err as BrainstackError).code !== 'totp_required' || options.totp) throw err;
-          await client.login(username, password, await promptLine('TOTP code: '));
-        }
         // The private key is made here and never leaves this machine.
         const keys = generateWireGuardKeyPair();
-        const device = await client.registerDevice(options.device, keys.publicKey);
+        let username: string;
+        let device: { id: string; ip: string; config: string; configFileName: string; refresh_token: string };
+        if (options.deviceCode) {
+          const approved = await loginWithDeviceCode(client, options.device, keys.publicKey, output);
+          username = approved.username;
+          device = { id: approved.device_id, ip: approved.device_ip, config: approved.wireguard_config, configFileName: approved.wireguard_config_file_name, refresh_token: approved.refresh_token };
+        } else {
+          username = options.username ?? (await promptLine('Username: '));
+          const password = options.passwordStdin ? await readStdin() : await promptHidden('Password: ');
+          try {
+            await client.login(username, password, options.totp);
+          } catch (err) {
+            if ((err as BrainstackError).code !== 'totp_required' || options.totp) throw err;
+            await client.login(username, password, await promptLine('TOTP code: '));
+          }
+          device = await client.registerDevice(options.device, keys.publicKey);
+        }
         ensureClientDir(dir);
         const configPath = join(dir, 'wg', device.configFileName);
         writePrivate(configPath, withPrivateKey(device.config, keys.privateKey));

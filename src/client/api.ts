@@ -63,6 +63,16 @@ export class TicketClient {
     return this.expect(await this.call('/oauth/token', { form: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'brainstack-cli', ...(scope ? { scope } : {}) } }), 200);
   }
 
+  /** RFC 8628 §3.1: asks for a device code; the public key and device name travel with it. */
+  async startDeviceAuthorization(deviceName: string, publicKey: string): Promise<{ device_code: string; user_code: string; verification_uri: string; verification_uri_complete: string; expires_in: number; interval: number }> {
+    return this.expect(await this.call('/oauth/device_authorization', { form: { client_id: 'brainstack-cli', device_name: deviceName, public_key: publicKey } }), 200);
+  }
+
+  /** RFC 8628 §3.4: one poll; throws `authorization_pending`, `slow_down`, `access_denied` or `expired_token` until approved. */
+  async pollDeviceToken(deviceCode: string): Promise<{ access_token: string; expires_in: number; scope: string; refresh_token: string; username: string; device_id: string; device_ip: string; wireguard_config: string; wireguard_config_file_name: string }> {
+    return this.expect(await this.call('/oauth/token', { form: { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode, client_id: 'brainstack-cli' } }), 200);
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }

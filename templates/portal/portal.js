@@ -2,7 +2,11 @@
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
-  const sections = ['login-section', 'enrol-section', 'devices-section'];
+  const sections = ['login-section', 'enrol-section', 'devices-section', 'approve-section'];
+  const onApprovalPage = location.pathname === '/device';
+  const codeInUrl = new URLSearchParams(location.search).get('user_code') || '';
+  let pendingCode = '';
+  let approvalDone = false;
   let me = null;
 
   function show(id) {
@@ -137,8 +141,70 @@
       $('enrol-code').focus();
       return;
     }
+    if (onApprovalPage && !approvalDone) {
+      show('approve-section');
+      $('user-code').value = codeInUrl;
+      if (codeInUrl) await lookupCode();
+      else $('user-code').focus();
+      return;
+    }
     show('devices-section');
     await loadDevices();
+  }
+
+  async function lookupCode() {
+    try {
+      const found = await api('POST', '/api/v1/device-authorizations/lookup', { user_code: $('user-code').value.trim() });
+      pendingCode = found.user_code;
+      $('approve-device').textContent = found.device_name;
+      $('approve-key').textContent = found.key_fingerprint;
+      $('approve-details').hidden = false;
+      say('');
+    } catch (err) {
+      $('approve-details').hidden = true;
+      if (err.code === 'user_code_invalid') say('That code is unknown, expired or already used. Check it against your terminal.', true);
+      else fail(err);
+    }
+  }
+
+  async function decide(approve) {
+    try {
+      await api('POST', '/api/v1/device-authorizations/decide', { user_code: pendingCode, approve });
+      approvalDone = true;
+      $('approve-details').hidden = true;
+      say(approve ? 'Approved: your terminal continues by itself.' : 'Denied: the terminal gets no access.');
+      show('devices-section');
+      await loadDevices();
+    } catch (err) {
+      if (err.code === 'user_code_invalid') say('That code expired or was already decided; start the login on your terminal again.', true);
+      else fail(err);
+    }
+  }
+
+  $('approve-lookup-form').addEventListener('submit', (event) => { event.preventDefault(); void lookupCode(); });
+  $('approve-yes').addEventListener('click', () => void decide(true));
+  $('approve-no').addEventListener('click', () => void decide(false));
+
+  /** "Log in with …" links for the configured single sign-on providers. */
+  async function loadProviders() {
+    try {
+      const { providers } = await api('GET', '/api/v1/sso/providers');
+      const list = $('sso-buttons');
+      list.replaceChildren();
+      const returnTo = onApprovalPage ? `/device${codeInUrl ? `?user_code=${encodeURIComponent(codeInUrl)}` : ''}` : '/';
+      for (const p of providers) {
+        const li = document.createElement('li');
+        const a = document.createElement('a');
+        a.className = 'button';
+        a.href = `${p.login_url}?return_to=${encodeURIComponent(returnTo)}`;
+        a.textContent = `Log in with ${p.display_name}`;
+        li.append(a);
+        list.append(li);
+      }
+      $('sso-box').hidden = providers.length === 0;
+    } catch {
+      $('sso-box').hidden = true;
+    }
   }
 
   $('login-form').addEventListener('submit', async (event) => {
@@ -211,5 +277,7 @@
     say('Logged out.');
   });
 
+  void loadProviders();
+  if (onApprovalPage) say('Log in to approve the device that shows you a code.');
   api('GET', '/api/v1/me').then(() => afterLogin(), () => show('login-section'));
 })();
