@@ -130,6 +130,9 @@ export class SingleSignOn {
           ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
         });
         configuration[oidc.customFetch] = fetchImpl;
+        // Verify ID token signatures against the provider's JWKS too, not only trust the TLS
+        // channel of the token endpoint (which OIDC Core §3.1.3.7 would allow).
+        oidc.enableNonRepudiationChecks(configuration);
         return configuration;
       })();
       pending.catch(() => this.configurations.delete(provider.name));

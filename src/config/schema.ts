@@ -95,8 +95,8 @@ export const configSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        revalidate_after: { type: 'integer', minimum: 60, maximum: 604800, default: 3600 },
-        sweep_interval: { type: 'integer', minimum: 5, maximum: 3600, default: 60 },
+        revalidate_after: { type: 'integer', minimum: 10, maximum: 604800, default: 3600 },
+        sweep_interval: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
         login_timeout: { type: 'integer', minimum: 60, maximum: 3600, default: 600 },
         providers: {
           type: 'array',

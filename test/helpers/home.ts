@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { initHome } from '../../src/home/init.js';
 import { loadConfig } from '../../src/config/config.js';
-import { openServices, type Services } from '../../src/home/services.js';
+import { openServices, type ServiceOptions, type Services } from '../../src/home/services.js';
 import { buildTicketApp } from '../../src/ticket/app.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
@@ -59,6 +59,8 @@ export interface TestHomeOptions {
   fakeClock?: boolean;
   /** Files to write into the home before the services open (name → content, mode 0600). */
   files?: Record<string, string>;
+  /** More options for openServices (for example a fetch towards SSO providers). */
+  serviceOptions?: Partial<ServiceOptions>;
 }
 
 /** A brainstack home in a temp directory, initialised like `brainstack init`, with services open. */
@@ -75,7 +77,7 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
       clock.now += ms;
     },
   };
-  const services = await openServices(loadConfig(dir, {}), { logger: pino({ level: 'silent' }), env: {}, ...(options.fakeClock ? { now: () => clock.now } : {}) });
+  const services = await openServices(loadConfig(dir, {}), { logger: pino({ level: 'silent' }), env: {}, ...(options.fakeClock ? { now: () => clock.now } : {}), ...options.serviceOptions });
   return {
     dir,
     dialect,
