@@ -6,6 +6,7 @@ import { SignJWT, decodeJwt, importJWK, generateKeyPair } from 'jose';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CustomFetch } from 'openid-client';
 import { createTestHome, STRONG_PASSWORD } from './helpers/home.js';
+import { admin } from './helpers/cli.js';
 import { startOidcProvider, type TestProvider } from './helpers/oidc-provider.js';
 import { generateWireGuardKeyPair } from '../src/wireguard/keys.js';
 import { startTicketService } from '../src/ticket/server.js';
@@ -141,6 +142,24 @@ t.test('single sign-on through a real OpenID Connect provider', { skip, timeout:
     t.same(roles, [{ name: 'contractor', source: 'local' }, { name: 'ops', source: 'sso:corp' }], 'staff left with the engineering group, ops came with admins, the local role stayed');
     t.equal((await services.database.db.selectFrom('users').select('id').where('username', 'like', 'alice%').execute()).length, 1, 'the same account, not a second one');
     await page.context().close();
+  });
+
+  await t.test('operators see linked accounts and role sources; an operator grant makes a role local', async (t) => {
+    const listed = await admin(home.dir, ['sso', 'list', '--json']);
+    t.equal(listed.code, 0, listed.stderr);
+    t.match(JSON.parse(listed.stdout), [{ name: 'corp', issuer: provider.issuer, allowed_groups: ['engineering', 'admins'], accounts: 1 }, { name: 'strict', accounts: 0 }]);
+    await services.rbac.assign('alice', 'ops', 'admin');
+    const shown = await admin(home.dir, ['users', 'show', 'alice', '--json']);
+    t.equal(shown.code, 0, shown.stderr);
+    const user = JSON.parse(shown.stdout) as { role_sources: unknown; identities: unknown };
+    t.same(user.role_sources, [{ role: 'contractor', source: 'local' }, { role: 'ops', source: 'local' }], 'ops was given by the provider, then granted by an operator: now local');
+    t.match(user.identities, [{ provider: 'corp', subject: 'u-alice', groups: ['admins'], upstream_refresh: true }]);
+    const text = await admin(home.dir, ['users', 'show', 'alice']);
+    t.match(text.stdout, /sso: +corp:u-alice groups=\[admins\]/);
+    const badSecret = await admin(home.dir, ['sso', 'set-secret', 'nope'], 'x');
+    t.equal(badSecret.code, 3, 'not found: exit 3');
+    t.match(badSecret.stderr, /no single sign-on provider named 'nope' \(sso_provider_not_found\)/);
+    await services.rbac.unassign('alice', 'ops', 'admin');
   });
 
   await t.test('an upstream account is never linked to a local user by name', async (t) => {

@@ -104,7 +104,8 @@ export class Rbac {
     await this.db.transaction().execute(async (trx) => {
       const user = await this.requireUser(trx, username);
       const role = await this.requireRole(trx, roleName);
-      await trx.insertInto('user_roles').values({ user_id: user.id, role_id: role.id, source: 'local', created_at: this.now() }).onConflict((oc) => oc.columns(['user_id', 'role_id']).doNothing()).execute();
+      // A role the provider gave becomes local: the operator's grant outlives the next group sync.
+      await trx.insertInto('user_roles').values({ user_id: user.id, role_id: role.id, source: 'local', created_at: this.now() }).onConflict((oc) => oc.columns(['user_id', 'role_id']).doUpdateSet({ source: 'local' })).execute();
       await this.audit.record({ event: 'role.assigned', outcome: 'success', actor, subject: user.username, details: { role: role.name } }, trx);
     });
   }
@@ -134,6 +135,12 @@ export class Rbac {
   async rolesOf(userId: string, db: Kysely<Database> = this.db): Promise<string[]> {
     const rows = await db.selectFrom('user_roles').innerJoin('roles', 'roles.id', 'user_roles.role_id').select('roles.name').where('user_roles.user_id', '=', userId).orderBy('roles.name').execute();
     return rows.map((r) => r.name);
+  }
+
+  /** A user's roles with where each came from: `local` (an operator) or `sso:<provider>`. */
+  async roleSourcesOf(userId: string): Promise<Array<{ role: string; source: string }>> {
+    const rows = await this.db.selectFrom('user_roles').innerJoin('roles', 'roles.id', 'user_roles.role_id').select(['roles.name', 'user_roles.source']).where('user_roles.user_id', '=', userId).orderBy('roles.name').execute();
+    return rows.map((r) => ({ role: r.name, source: r.source }));
   }
 
   /** Every scope any role grants (for the discovery document). */

@@ -49,13 +49,17 @@ export function registerAdminUsers(admin: Command, output: Output): void {
     .argument('<name>', 'username')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }, command: Command) => {
-      await withServices(command, async ({ accounts, rbac }) => {
+      await withServices(command, async ({ accounts, rbac, sso }) => {
         const user = await accounts.show(name);
         const scopes = await rbac.scopesOf(user.id);
-        if (options.json) return output.out(JSON.stringify({ ...user, scopes }, null, 2));
+        const roleSources = await rbac.roleSourcesOf(user.id);
+        const identities = await sso.identitiesOf(user.id);
+        if (options.json) return output.out(JSON.stringify({ ...user, scopes, role_sources: roleSources, identities }, null, 2));
         const row = userRow(user);
+        const roles = roleSources.map((r) => `${r.role} (${r.source})`).join(', ') || '-';
+        const linked = identities.map((i) => `${i.provider}:${i.subject} groups=[${i.groups.join(',')}] confirmed ${new Date(i.validated_at).toISOString()}`).join('; ') || '-';
         output.out(
-          [`username:   ${user.username}`, `id:         ${user.id}`, `state:      ${row.state}`, `totp:       ${user.totp ? 'enrolled' : 'not enrolled'}`, `roles:      ${user.roles.join(', ') || '-'}`, `scopes:     ${scopes.join(' ') || '-'}`, `created_at: ${row.created_at}`].join('\n'),
+          [`username:   ${user.username}`, `id:         ${user.id}`, `state:      ${row.state}`, `totp:       ${user.totp ? 'enrolled' : 'not enrolled'}`, `roles:      ${roles}`, `scopes:     ${scopes.join(' ') || '-'}`, `sso:        ${linked}`, `created_at: ${row.created_at}`].join('\n'),
         );
         return undefined;
       });

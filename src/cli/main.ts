@@ -4,6 +4,7 @@ import { registerServe } from './serve-command.js';
 import { registerAdminUsers } from './admin-users.js';
 import { registerAdminRoles } from './admin-roles.js';
 import { registerAdminGuards } from './admin-guards.js';
+import { registerAdminSso } from './admin-sso.js';
 import { registerAdminOps } from './admin-ops.js';
 import { registerAdminMaintenance } from './admin-maintenance.js';
 import { registerGuard } from './guard-command.js';
@@ -30,6 +31,7 @@ export function buildProgram(rawOutput: Output = processOutput): Command {
   registerAdminUsers(admin, output);
   registerAdminRoles(admin, output);
   registerAdminGuards(admin, output);
+  registerAdminSso(admin, output);
   registerAdminOps(admin, output);
   registerAdminMaintenance(admin, output);
   const longRunning = new Set(['serve', 'guard']);
