@@ -67,8 +67,9 @@ t.test('single sign-on through a real OpenID Connect provider', { skip, timeout:
       public_url: ticketUrl,
       listen: `127.0.0.1:${base}`,
       internal_listen: `127.0.0.1:${base + 1}`,
-      // "strict" is the same provider, but demands a hardware-key login (amr "hwk").
-      sso: { revalidate_after: 60, providers: [providerSettings(provider.issuer), { ...providerSettings(provider.issuer), name: 'strict', display_name: 'Strict SSO', required_amr: ['hwk'] }] },
+      // "strict" is the same provider, but demands a hardware-key login (amr "hwk"); its client
+      // secret is sealed in the database (admin sso set-secret) instead of a file.
+      sso: { revalidate_after: 60, providers: [providerSettings(provider.issuer), { ...providerSettings(provider.issuer), name: 'strict', display_name: 'Strict SSO', required_amr: ['hwk'], client_secret_file: undefined }] },
     },
   });
   t.teardown(home.cleanup);
@@ -184,13 +185,17 @@ t.test('single sign-on through a real OpenID Connect provider', { skip, timeout:
   });
 
   await t.test("a provider configured to require MFA refuses a login without the required amr", async (t) => {
+    const stored = await admin(home.dir, ['sso', 'set-secret', 'strict'], 'corp-client-secret\n');
+    t.equal(stored.code, 0, stored.stderr);
+    const row = await services.database.db.selectFrom('server_settings').select('value').where('name', '=', 'sso.strict.client_secret').executeTakeFirstOrThrow();
+    t.match(row.value, /^bs1:/, 'the client secret is sealed in the database');
     const page = await newPage();
     await page.goto(`${ticketUrl}/`);
     await page.getByRole('link', { name: 'Log in with Strict SSO' }).click();
     await providerLogin(page, 'u-bob');
     await page.locator('#error').waitFor();
     t.equal(await page.locator('#error').getAttribute('data-code'), 'sso_access_denied');
-    t.match((await auditRows('login')).at(-1)?.details, { provider: 'strict', reason: 'required_amr_missing', required: ['hwk'] });
+    t.match((await auditRows('login')).at(-1)?.details, { provider: 'strict', reason: 'required_amr_missing', required: ['hwk'] }, 'the code exchange with the sealed secret worked; the amr check refused');
     await page.context().close();
   });
 
