@@ -126,3 +126,10 @@ t.test('init + users add + serve + login with TOTP over HTTPS, JWKS and discover
   t.match(logs, /stopped/);
   await dispatcher.close();
 });
+
+t.test('guard refuses an upstream it cannot use, naming the accepted forms', async (t) => {
+  const dir = freshDir(t);
+  const bad = await runCli(['guard', '--assistant', 'notes', '--listen', '127.0.0.1:18999', '--upstream', 'ftp://example', '--jwks', join(dir, 'jwks.json'), '--issuer', 'https://ticket.example']);
+  t.equal(bad.code, 2, 'usage error');
+  t.match(bad.stderr, /--upstream 'ftp:\/\/example': give http\(s\):\/\/HOST:PORT or unix:\/path\/to\.sock/);
+});

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { createLabHome, curl, startLab, USERSPACE_WG_ENV, waitForOutput, writePrivateFile, type Lab } from './helpers/lab.js';
 import { wireguardAvailable } from './helpers/wireguard.js';
@@ -56,14 +56,17 @@ t.test('guards over the real tunnel: sidecar and gateway check scope, device bin
   await waitForOutput(server, /ticket service started/);
 
   // Two assistants on the private network, reachable only on the private namespace's loopback.
-  const echo = (name: string, listenPort: number) => `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ assistant: '${name}', path: q.url, remote: q.socket.remoteAddress, user: q.headers['x-brainstack-user'] ?? null, scopes: q.headers['x-brainstack-scopes'] ?? null, device: q.headers['x-brainstack-device'] ?? null })); }).listen(${listenPort}, '127.0.0.1', () => console.log('listening'));`;
-  await waitForOutput(lab.spawn(prvNs, process.execPath, ['-e', echo('notes', 9000)]), /listening/);
-  await waitForOutput(lab.spawn(prvNs, process.execPath, ['-e', echo('search', 9001)]), /listening/);
+  // "search" listens on a UNIX socket only: no network path to it except through the gateway.
+  const searchSocket = `/tmp/${lab.prefix}-search.sock`;
+  t.teardown(() => rmSync(searchSocket, { force: true }));
+  const echo = (name: string, listenOn: string) => `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ assistant: '${name}', path: q.url, remote: q.socket.remoteAddress, user: q.headers['x-brainstack-user'] ?? null, scopes: q.headers['x-brainstack-scopes'] ?? null, device: q.headers['x-brainstack-device'] ?? null })); }).listen(${listenOn}, () => console.log('listening'));`;
+  await waitForOutput(lab.spawn(prvNs, process.execPath, ['-e', echo('notes', "9000, '127.0.0.1'")]), /listening/);
+  await waitForOutput(lab.spawn(prvNs, process.execPath, ['-e', echo('search', JSON.stringify(searchSocket))]), /listening/);
   const common = ['--jwks', `http://${feedHost}:${port + 1}/.well-known/jwks.json`, '--issuer', home.url, '--feed', `http://${feedHost}:${port + 1}`, '--feed-credential-file', credentialFile];
   const sidecar = lab.spawn(prvNs, process.execPath, [BIN, 'guard', '--assistant', 'notes', '--listen', `${privateIp}:8080`, '--upstream', 'http://127.0.0.1:9000', '--trusted-gateway', privateIp, '--metrics-listen', '127.0.0.1:9100', ...common]);
   await waitForOutput(sidecar, /brainstack guard started/);
   const routes = join(home.dir, 'routes.json');
-  writeFileSync(routes, JSON.stringify({ routes: [{ prefix: '/notes', assistant: 'notes', upstream: `http://${privateIp}:8080` }, { prefix: '/search', assistant: 'search', upstream: 'http://127.0.0.1:9001' }] }));
+  writeFileSync(routes, JSON.stringify({ routes: [{ prefix: '/notes', assistant: 'notes', upstream: `http://${privateIp}:8080` }, { prefix: '/search', assistant: 'search', upstream: `unix:${searchSocket}` }] }));
   const gateway = lab.spawn(prvNs, process.execPath, [BIN, 'guard', '--listen', `${privateIp}:8090`, '--routes', routes, ...common]);
   await waitForOutput(gateway, /brainstack guard started/);
 
@@ -87,7 +90,9 @@ t.test('guards over the real tunnel: sidecar and gateway check scope, device bin
 
   // Gateway: each route checks its own assistant; the sidecar behind it re-checks.
   t.match(JSON.parse(curl(lab, cli, [...bearer(notesToken), `http://${privateIp}:8090/notes/x`]).body || '{}'), { assistant: 'notes', path: '/x', device: alice.device.id }, 'gateway → sidecar → notes');
-  t.equal(curl(lab, cli, [...bearer(searchToken), `http://${privateIp}:8090/search/q`]).status, 200, 'gateway: search token on /search → 200');
+  const search = curl(lab, cli, [...bearer(searchToken), `http://${privateIp}:8090/search/q`]);
+  t.equal(search.status, 200, 'gateway: search token on /search → 200');
+  t.match(JSON.parse(search.body || '{}'), { assistant: 'search', path: '/q', device: alice.device.id, scopes: 'assistant:search' }, 'gateway → search on its UNIX socket, with the caller');
   t.equal(curl(lab, cli, [...bearer(notesToken), `http://${privateIp}:8090/search/q`]).status, 403, 'gateway: notes token on /search → 403');
   t.equal(curl(lab, cl2, [...bearer(notesToken), `http://${privateIp}:8090/notes/x`]).status, 401, "gateway: alice's token through bob's tunnel → 401");
   t.equal(curl(lab, cli, [...bearer(notesToken), '-H', `x-forwarded-for: ${bob.device.ip}`, `http://${privateIp}:8090/notes/x`]).status, 200, 'a forged X-Forwarded-For changes nothing');

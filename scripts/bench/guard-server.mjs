@@ -1,6 +1,7 @@
 // One server of the guard benchmark, in its own process (so each gets a core and its own RSS).
-//   node guard-server.mjs MODE PORT JWKS_FILE [UPSTREAM]
-// MODE: bare | plugin | jose | sidecar
+//   node guard-server.mjs MODE PORT JWKS_FILE [UPSTREAM] [SOCKET]
+// MODE: bare | plugin | jose | sidecar. A bare server also listens on the UNIX socket SOCKET when
+// given (the same app, for a sidecar in front of an assistant that listens on a socket only).
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -9,7 +10,9 @@ import { guard as guardPlugin } from '../../dist/src/guard/plugin.js';
 import { Guard } from '../../dist/src/guard/guard.js';
 import { buildGuardProxy } from '../../dist/src/guard/proxy.js';
 
-const [mode, port, jwksFile, upstream] = process.argv.slice(2);
+import { createServer } from 'node:http';
+
+const [mode, port, jwksFile, upstream, socketPath] = process.argv.slice(2);
 const settings = { assistant: 'bench', issuer: 'https://ticket.bench', audience: 'brainstack', jwks: jwksFile };
 let app;
 if (mode === 'sidecar') {
@@ -34,6 +37,7 @@ if (mode === 'sidecar') {
   app.get('/', async () => ({ hello: 'world' }));
 }
 await app.listen({ host: '127.0.0.1', port: Number(port) });
+if (socketPath) await new Promise((resolve) => createServer((req, res) => app.routing(req, res)).listen(socketPath, resolve));
 process.on('message', (m) => {
   if (m === 'rss') process.send?.({ rss: process.memoryUsage().rss });
 });

@@ -24,9 +24,9 @@ const token = await issue();
 const coldTokens = [];
 for (let i = 0; i < 20_000; i += 1) coldTokens.push(await issue());
 
-function start(mode, port, upstream) {
+function start(mode, port, upstream, socketPath) {
   return new Promise((resolve, reject) => {
-    const child = fork(join(here, 'guard-server.mjs'), [mode, String(port), jwksFile, upstream ?? ''], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(here, 'guard-server.mjs'), [mode, String(port), jwksFile, upstream ?? '', socketPath ?? ''], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => (m === 'ready' ? resolve(child) : reject(new Error(String(m)))));
     child.once('exit', (code) => reject(new Error(`${mode} exited ${code}`)));
   });
@@ -48,8 +48,10 @@ async function load(url, { cold = false } = {}) {
 
 const rows = [];
 async function measure(name, mode, port, options = {}) {
-  const upstreamChild = options.upstreamPort ? await start('bare', options.upstreamPort) : undefined;
-  const child = await start(mode, port, options.upstreamPort ? `http://127.0.0.1:${options.upstreamPort}` : undefined);
+  const socketPath = options.socket ? join(dir, `upstream-${port}.sock`) : undefined;
+  rmSync(socketPath ?? join(dir, 'none'), { force: true });
+  const upstreamChild = options.upstreamPort ? await start('bare', options.upstreamPort, undefined, socketPath) : undefined;
+  const child = await start(mode, port, socketPath ? `unix:${socketPath}` : options.upstreamPort ? `http://127.0.0.1:${options.upstreamPort}` : undefined);
   await load(`http://127.0.0.1:${port}/`, options); // warm-up (JIT, connections, cache)
   const r = await load(`http://127.0.0.1:${port}/`, options);
   r.rss = await rssOf(child);
@@ -65,6 +67,7 @@ const plan = [
   ['fastify + guard plugin (reused token)', 'plugin', 30101],
   ['sidecar -> bare fastify', 'sidecar', 30102, { upstreamPort: 30103 }],
   ['fastify + jose jwtVerify (new token each request)', 'jose', 30104, { cold: true }],
+  ['sidecar -> bare fastify on a UNIX socket', 'sidecar', 30106, { upstreamPort: 30107, socket: true }],
   ['fastify + guard plugin (new token each request)', 'plugin', 30105, { cold: true }],
 ];
 const samples = new Map(plan.map(([name]) => [name, []]));
@@ -73,7 +76,7 @@ for (let round = 0; round < ROUNDS; round += 1) {
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [name, list] of samples) rows.push({ name, rps: med(list.map((r) => r.rps)), p99: med(list.map((r) => r.p99)), rss: med(list.map((r) => r.rss)) });
-const [bare, plugin, sidecar, jose, cold] = rows;
+const [bare, plugin, sidecar, jose, sidecarUnix, cold] = rows;
 const direct = bare;
 
 const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
@@ -82,6 +85,7 @@ for (const r of rows) console.log(`${r.name.padEnd(52)}${r.rps.toFixed(0).padSta
 console.log('');
 console.log(`plugin / bare:        ${(plugin.rps / bare.rps).toFixed(2)}x req/s   (goal >= 0.90)   p99 ${plugin.p99} vs ${bare.p99} ms   RSS ${(plugin.rss / bare.rss).toFixed(2)}x`);
 console.log(`sidecar / direct:     ${(sidecar.rps / direct.rps).toFixed(2)}x req/s   (goal >= 0.50)   p99 ${sidecar.p99} vs ${direct.p99} ms   RSS ${(sidecar.rss / direct.rss).toFixed(2)}x`);
+console.log(`sidecar (UNIX) / direct: ${(sidecarUnix.rps / direct.rps).toFixed(2)}x req/s   p99 ${sidecarUnix.p99} ms`);
 console.log(`cold guard / jose:    ${(cold.rps / jose.rps).toFixed(2)}x req/s   (every check vs signature only)`);
 console.log(`median of ${ROUNDS} alternating rounds; ${SECONDS} s per run after a ${SECONDS} s warm-up, 32 connections, autocannon in the parent process (it shares the 2 cores with the servers)`);
 await home.cleanup();

@@ -10,6 +10,9 @@ import { usageError } from './output.js';
 import { Metrics } from '../audit/metrics.js';
 import { createServer, type Server } from 'node:http';
 
+/** An upstream: an http(s) URL, or a UNIX socket `unix:/absolute/path`. */
+const UPSTREAM = /^(https?:\/\/\S+|unix:\/\S+)$/;
+
 async function serveMetrics(metrics: Metrics, listen: string): Promise<Server> {
   const { host, port } = splitHostPort(listen);
   const server = createServer(async (req, res) => {
@@ -50,8 +53,8 @@ function readRoutes(file: string): GuardRoute[] {
   const routes = (parsed as { routes?: unknown }).routes ?? parsed;
   if (!Array.isArray(routes) || routes.length === 0) throw new BrainstackError('config_invalid', `--routes ${file}: expected {"routes": [{"prefix", "assistant", "upstream"}, …]}`);
   return routes.map((r: Partial<GuardRoute>, i) => {
-    if (typeof r.prefix !== 'string' || typeof r.assistant !== 'string' || typeof r.upstream !== 'string' || !/^https?:\/\//.test(r.upstream)) {
-      throw new BrainstackError('config_invalid', `--routes ${file}: route ${i + 1} needs prefix, assistant and an http(s) upstream`);
+    if (typeof r.prefix !== 'string' || typeof r.assistant !== 'string' || typeof r.upstream !== 'string' || !UPSTREAM.test(r.upstream)) {
+      throw new BrainstackError('config_invalid', `--routes ${file}: route ${i + 1} needs prefix, assistant and an upstream (http(s)://HOST:PORT or unix:/path/to.sock)`);
     }
     return { prefix: r.prefix, assistant: r.assistant, upstream: r.upstream, ...(typeof r.stripPrefix === 'boolean' ? { stripPrefix: r.stripPrefix } : {}) };
   });
@@ -63,7 +66,7 @@ export function registerGuard(program: Command): void {
     .description("run a guard: a sidecar reverse proxy in front of one assistant, or with --routes the private-side gateway")
     .option('--assistant <name>', 'the assistant behind this sidecar (needs assistant:<name>)')
     .requiredOption('--listen <host:port>', 'address to listen on (the tunnel side)')
-    .option('--upstream <url>', 'the assistant, e.g. http://127.0.0.1:8080')
+    .option('--upstream <url>', 'the assistant, e.g. http://127.0.0.1:8080, or unix:/run/notes.sock (then nothing reaches it around the guard)')
     .requiredOption('--jwks <file|url>', "trusted signing keys: a file, or the ticket service's internal JWKS URL")
     .requiredOption('--issuer <url>', 'expected token issuer (the ticket service public URL)')
     .option('--audience <aud>', 'expected token audience', 'brainstack')
@@ -78,6 +81,7 @@ export function registerGuard(program: Command): void {
       const routes: GuardRoute[] = options.routes ? readRoutes(options.routes) : [];
       if (!options.routes) {
         if (!options.assistant || !options.upstream) throw usageError('give --assistant and --upstream (sidecar), or --routes FILE (gateway)');
+        if (!UPSTREAM.test(options.upstream)) throw usageError(`--upstream '${options.upstream.slice(0, 100)}': give http(s)://HOST:PORT or unix:/path/to.sock`);
         routes.push({ prefix: '/', assistant: options.assistant, upstream: options.upstream });
       }
       if (options.feed && !options.feedCredentialFile) throw usageError('--feed needs --feed-credential-file');

@@ -11,7 +11,10 @@ export interface GuardRoute {
   /** Path prefix, e.g. `/notes` (`/` for a sidecar). */
   prefix: string;
   assistant: string;
-  /** Base URL of the assistant, e.g. `http://10.99.0.2:8080`. */
+  /**
+   * Base URL of the assistant, e.g. `http://10.99.0.2:8080`, or `unix:/run/notes.sock` for an
+   * assistant that listens on a UNIX socket only (then nothing reaches it around the guard).
+   */
   upstream: string;
   /** Forward `/notes/x` as `/x` (default true for prefixes other than `/`). */
   stripPrefix?: boolean;
@@ -46,6 +49,17 @@ export function matchRoute(routes: GuardRoute[], path: string): GuardRoute | und
   return best;
 }
 
+/** Where a route's requests go: an origin (with an optional UNIX socket) and a base path. */
+export function parseUpstream(upstream: string): { key: string; origin: string; socketPath?: string; basePath: string } {
+  if (upstream.startsWith('unix:')) {
+    const socketPath = upstream.slice('unix:'.length);
+    if (!socketPath.startsWith('/')) throw new Error(`upstream '${upstream}': a UNIX socket upstream is unix:/absolute/path`);
+    return { key: upstream, origin: 'http://localhost', socketPath, basePath: '' };
+  }
+  const url = new URL(upstream);
+  return { key: url.origin, origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
+}
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
@@ -78,23 +92,27 @@ function refuse(res: ServerResponse, decision: Extract<GuardDecision, { ok: fals
 export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
   const trusted = new Set(options.trustedGateways ?? []);
   const pools = new Map<string, Pool>();
-  const poolFor = (upstream: string) => {
-    const origin = new URL(upstream).origin;
-    let pool = pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, { connections: options.connections ?? 64, pipelining: 1, keepAliveTimeout: 60_000 });
-      pools.set(origin, pool);
-    }
-    return pool;
-  };
-  const verifiers = new Map(options.routes.map((r) => [r, options.guard.verifierFor(r.assistant)]));
+  // Everything about a route that does not change per request is worked out once.
+  const prepared = new Map(
+    options.routes.map((route) => {
+      const target = parseUpstream(route.upstream);
+      let pool = pools.get(target.key);
+      if (!pool) {
+        pool = new Pool(target.origin, { connections: options.connections ?? 64, pipelining: 1, keepAliveTimeout: 60_000, ...(target.socketPath ? { connect: { socketPath: target.socketPath } } : {}) });
+        pools.set(target.key, pool);
+      }
+      const prefix = normalisePrefix(route.prefix);
+      const strip = (route.stripPrefix ?? prefix !== '/') && prefix !== '/';
+      return [route, { verifier: options.guard.verifierFor(route.assistant), pool, basePath: target.basePath, prefix, strip }] as const;
+    }),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const path = url.split('?')[0] as string;
     const route = matchRoute(options.routes, path);
     if (!route) return json(res, 404, { code: 'route_not_found', message: `no assistant is routed at ${path.slice(0, 100)}` });
-    const verifier = verifiers.get(route) as NonNullable<ReturnType<typeof verifiers.get>>;
+    const { verifier, pool, basePath, prefix, strip } = prepared.get(route) as NonNullable<ReturnType<typeof prepared.get>>;
     const input = { headers: req.headers, rawHeaders: req.rawHeaders, url, remoteAddress: req.socket.remoteAddress };
     const decision = await verifier.check(input);
     options.onDecision?.(route.assistant, decision.ok ? 'allowed' : decision.reason, decision.ok);
@@ -113,15 +131,12 @@ export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
     headers['x-brainstack-scopes'] = identity.scopes.join(' ');
     headers['x-brainstack-device'] = identity.device;
     headers['x-forwarded-for'] = callerAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted) ?? identity.tunnelIp;
-    const prefix = normalisePrefix(route.prefix);
-    const strip = (route.stripPrefix ?? prefix !== '/') && prefix !== '/';
     const rest = strip ? url.slice(prefix.length) || '/' : url;
-    const base = new URL(route.upstream);
-    const upstreamPath = `${base.pathname.replace(/\/$/, '')}${rest.startsWith('/') ? rest : `/${rest}`}`;
+    const upstreamPath = `${basePath}${rest.startsWith('/') ? rest : `/${rest}`}`;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     try {
       // stream(): undici writes the upstream body straight into our response, no intermediate stream.
-      await poolFor(route.upstream).stream({ path: upstreamPath, method: req.method as 'GET', headers, body: hasBody ? req : null }, ({ statusCode, headers: upstreamHeaders }) => {
+      await pool.stream({ path: upstreamPath, method: req.method as 'GET', headers, body: hasBody ? req : null }, ({ statusCode, headers: upstreamHeaders }) => {
         const out: Record<string, string | string[]> = {};
         for (const [name, value] of Object.entries(upstreamHeaders)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
         res.writeHead(statusCode, out);
