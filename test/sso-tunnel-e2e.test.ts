@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { chromium } from 'playwright-core';
-import { createLabHome, curl, startLab, waitForOutput } from './helpers/lab.js';
+import { createLabHome, curl, startLab, startServeAndNotes, waitForOutput } from './helpers/lab.js';
 import { wireguardAvailable } from './helpers/wireguard.js';
 import { ACCOUNTS_FILE, CLIENTS_FILE, type TestAccount } from './helpers/oidc-provider.js';
 import { loadConfig } from '../src/config/config.js';
@@ -53,13 +53,8 @@ t.test('device-code login from a terminal, approved through single sign-on in a 
     writeFileSync(credentialFile, `${await services.guards.add('notes', 'test')}\n`, { mode: 0o600 });
     await services.close();
   }
-  const server = lab.spawn(lab.env.LAB_GATEWAY_NS as string, process.execPath, [BIN, 'serve', '--dir', home.dir]);
-  await waitForOutput(server, /ticket service started/);
-  const prv = lab.env.LAB_PRIVATE_NS as string;
+  const { server } = await startServeAndNotes(lab, home, { port, feedHost, credentialFile });
   const privateIp = lab.env.LAB_PRIVATE_IP as string;
-  await waitForOutput(lab.spawn(prv, process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('notes for ' + q.headers['x-brainstack-user'])).listen(9000, '127.0.0.1', () => console.log('listening'))`]), /listening/);
-  const sidecar = lab.spawn(prv, process.execPath, [BIN, 'guard', '--assistant', 'notes', '--listen', `${privateIp}:8080`, '--upstream', 'http://127.0.0.1:9000', '--jwks', `http://${feedHost}:${port + 1}/.well-known/jwks.json`, '--issuer', home.url, '--feed', `http://${feedHost}:${port + 1}`, '--feed-credential-file', credentialFile]);
-  await waitForOutput(sidecar, /brainstack guard started/);
 
   // The terminal: `brainstack login --device-code` in the user's namespace.
   const cli = lab.env.LAB_CLIENT_NS as string;

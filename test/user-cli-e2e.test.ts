@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { statSync, writeFileSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { createLabHome, startLab, waitForOutput } from './helpers/lab.js';
+import { createLabHome, startLab, startServeAndNotes } from './helpers/lab.js';
 import { wireguardAvailable } from './helpers/wireguard.js';
 import { STRONG_PASSWORD } from './helpers/home.js';
 import { loadConfig } from '../src/config/config.js';
@@ -26,13 +26,8 @@ t.test('from `brainstack login` to a call to an assistant behind a guard, over t
     writeFileSync(credentialFile, `${await services.guards.add('notes', 'test')}\n`, { mode: 0o600 });
     await services.close();
   }
-  const server = lab.spawn(lab.env.LAB_GATEWAY_NS as string, process.execPath, [BIN, 'serve', '--dir', home.dir]);
-  await waitForOutput(server, /ticket service started/);
-  const prv = lab.env.LAB_PRIVATE_NS as string;
+  const { server } = await startServeAndNotes(lab, home, { port, feedHost, credentialFile });
   const privateIp = lab.env.LAB_PRIVATE_IP as string;
-  await waitForOutput(lab.spawn(prv, process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('notes for ' + q.headers['x-brainstack-user'])).listen(9000, '127.0.0.1', () => console.log('listening'))`]), /listening/);
-  const sidecar = lab.spawn(prv, process.execPath, [BIN, 'guard', '--assistant', 'notes', '--listen', `${privateIp}:8080`, '--upstream', 'http://127.0.0.1:9000', '--jwks', `http://${feedHost}:${port + 1}/.well-known/jwks.json`, '--issuer', home.url, '--feed', `http://${feedHost}:${port + 1}`, '--feed-credential-file', credentialFile]);
-  await waitForOutput(sidecar, /brainstack guard started/);
 
   const cli = lab.env.LAB_CLIENT_NS as string;
   const clientDir = join(home.dir, '..', 'client');

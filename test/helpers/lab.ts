@@ -69,6 +69,24 @@ export async function createLabHome(lab: Lab, port: number, settings: Record<str
   return { dir, url, cleanup: () => rmSync(join(dir, '..'), { recursive: true, force: true }) };
 }
 
+const BIN = join(process.cwd(), 'bin', 'brainstack.js');
+
+/**
+ * `brainstack serve` in the gateway namespace, and the "notes" assistant (answers `notes for
+ * <user>`) on the private network behind a sidecar guard at `LAB_PRIVATE_IP:8080` that follows
+ * the feed on the internal listener (`feedHost:port+1`) with `credentialFile`.
+ */
+export async function startServeAndNotes(lab: Lab, home: { dir: string; url: string }, options: { port: number; feedHost: string; credentialFile: string }): Promise<{ server: ChildProcess }> {
+  const server = lab.spawn(lab.env.LAB_GATEWAY_NS as string, process.execPath, [BIN, 'serve', '--dir', home.dir]);
+  await waitForOutput(server, /ticket service started/);
+  const prv = lab.env.LAB_PRIVATE_NS as string;
+  const internal = `http://${options.feedHost}:${options.port + 1}`;
+  await waitForOutput(lab.spawn(prv, process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('notes for ' + q.headers['x-brainstack-user'])).listen(9000, '127.0.0.1', () => console.log('listening'))`]), /listening/);
+  const sidecar = lab.spawn(prv, process.execPath, [BIN, 'guard', '--assistant', 'notes', '--listen', `${lab.env.LAB_PRIVATE_IP}:8080`, '--upstream', 'http://127.0.0.1:9000', '--jwks', `${internal}/.well-known/jwks.json`, '--issuer', home.url, '--feed', internal, '--feed-credential-file', options.credentialFile]);
+  await waitForOutput(sidecar, /brainstack guard started/);
+  return { server };
+}
+
 /** A tiny HTTP service on the private network that answers with the caller's address. */
 export function startEchoService(lab: Lab, port = 8080): ChildProcess {
   const script = `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ remote: q.socket.remoteAddress })); }).listen(${port}, '${lab.env.LAB_PRIVATE_IP}', () => console.log('listening'));`;
