@@ -336,5 +336,13 @@ t.test('single sign-on through a real OpenID Connect provider', { skip, timeout:
     t.equal(stale.statusCode, 400);
     t.match(stale.json().error_description, /sign in again through 'corp'/);
     t.equal((await userByName('carol-2'))?.disabled_at, null, 'not revoked: only asked to sign in again');
+
+    // A provider dropped from the configuration (or renamed by mistake) revokes nobody.
+    const withoutProviders = new SingleSignOn([], services.database.db, services.keyring, services.audit, pino({ level: 'silent' }), async () => {
+      throw new Error('must not revoke');
+    }, { dir: home.dir, publicUrl: ticketUrl, loginTimeoutMs: 600_000, revalidateAfterMs: 60_000, now: () => home.clock.now });
+    const identity = await services.database.db.selectFrom('user_identities').select('id').where('user_id', '=', carol2?.id as string).executeTakeFirstOrThrow();
+    t.equal(await withoutProviders.revalidate(identity.id), 'login_required', 'its accounts must sign in again');
+    t.same(await withoutProviders.revalidateDue(), { checked: 0, revoked: 0 }, 'and the sweep leaves them alone');
   });
 });

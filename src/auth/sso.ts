@@ -209,7 +209,12 @@ export class SingleSignOn {
       if (!claims) throw new Refusal('no_id_token', 'sso_failed');
       checkMfa(provider, claims);
       const groups = await this.groupsOf(provider, configuration, claims, tokens.access_token);
-      const user = await this.link(provider, claims, groups, tokens.refresh_token, ip);
+      // Two first logins of one account at once: the second insert hits the (issuer, subject)
+      // unique constraint; running the link again finds the account the first one created.
+      const user = await this.link(provider, claims, groups, tokens.refresh_token, ip).catch((err: unknown) => {
+        if (err instanceof Refusal || !/unique|duplicate/i.test((err as Error).message)) throw err;
+        return this.link(provider, claims, groups, tokens.refresh_token, ip);
+      });
       await this.audit.record({
         event: 'login',
         outcome: 'success',
@@ -304,8 +309,10 @@ export class SingleSignOn {
     if (!identity || identity.disabled_at !== null) return 'revoked';
     const provider = this.byName.get(identity.provider);
     if (!provider) {
-      await this.revokeUser(identity.user_id, 'system:sso', `provider '${identity.provider}' is no longer configured`);
-      return 'revoked';
+      // Not a revocation: a provider renamed or dropped by mistake must not cut everyone off. The
+      // account cannot be confirmed, so its refresh grants are refused until it signs in again.
+      this.logger.warn({ provider: identity.provider, user: identity.username }, 'a linked account belongs to a provider that is no longer configured');
+      return 'login_required';
     }
     if (!identity.upstream_refresh_sealed) return 'login_required';
     // Claim the check (replicas and concurrent refreshes): whoever moves validated_at does it; a
@@ -357,6 +364,8 @@ export class SingleSignOn {
       .select('user_identities.id')
       .where('users.disabled_at', 'is', null)
       .where('user_identities.upstream_refresh_sealed', 'is not', null)
+      // Accounts of providers no longer configured cannot be checked (see revalidate()).
+      .where('user_identities.provider', 'in', [...this.byName.keys(), ''])
       .where('user_identities.validated_at', '<=', this.now() - this.options.revalidateAfterMs)
       .limit(limit)
       .execute();
