@@ -40,5 +40,6 @@ await app.listen({ host: '127.0.0.1', port: Number(port) });
 if (socketPath) await new Promise((resolve) => createServer((req, res) => app.routing(req, res)).listen(socketPath, resolve));
 process.on('message', (m) => {
   if (m === 'rss') process.send?.({ rss: process.memoryUsage().rss });
+  if (m === 'exit') process.exit(0);
 });
 process.send?.('ready');

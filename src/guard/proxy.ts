@@ -60,6 +60,57 @@ export function parseUpstream(upstream: string): { key: string; origin: string; 
   return { key: url.origin, origin: url.origin, basePath: url.pathname.replace(/\/$/, '') };
 }
 
+/**
+ * Sends one request upstream with undici's lowest-level API and writes the answer into `res` as
+ * it arrives (raw header lists, no intermediate stream or header objects), with backpressure:
+ * when `res` is full the upstream read pauses until it drains. Resolves when the answer is done.
+ */
+function forward(pool: Pool, request: { path: string; method: string; headers: string[]; body: IncomingMessage | null }, res: ServerResponse, onError: (err: Error) => void): Promise<void> {
+  return new Promise((resolve) => {
+    let abort: ((err?: Error) => void) | undefined;
+    let resume: (() => void) | undefined;
+    const onClose = () => {
+      if (!res.writableFinished) abort?.(new Error('the client went away'));
+    };
+    res.once('close', onClose);
+    const done = () => {
+      res.off('close', onClose);
+      resolve();
+    };
+    pool.dispatch(
+      { path: request.path, method: request.method as 'GET', headers: request.headers, body: request.body },
+      {
+        onConnect(abortRequest) {
+          abort = abortRequest;
+        },
+        onHeaders(statusCode, rawHeaders, resumeReading) {
+          resume = resumeReading;
+          const out: string[] = [];
+          for (let i = 0; i < rawHeaders.length; i += 2) {
+            const name = (rawHeaders[i] as Buffer).toString('latin1');
+            if (!HOP_BY_HOP.has(name.toLowerCase())) out.push(name, (rawHeaders[i + 1] as Buffer).toString('latin1'));
+          }
+          res.writeHead(statusCode, out);
+          return true;
+        },
+        onData(chunk) {
+          const more = res.write(chunk);
+          if (!more && resume) res.once('drain', resume);
+          return more;
+        },
+        onComplete() {
+          res.end();
+          done();
+        },
+        onError(err) {
+          onError(err);
+          done();
+        },
+      },
+    );
+  });
+}
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are not forwarded in either direction. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
@@ -122,31 +173,24 @@ export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
       return refuse(res, decision);
     }
     const identity = decision.identity;
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith('x-brainstack-') || name === 'x-forwarded-for' || name === 'host') continue;
-      headers[name] = value;
+    // The request's raw header list, minus hop-by-hop and the headers this proxy owns.
+    const raw = req.rawHeaders;
+    const headers: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      if (HOP_BY_HOP.has(name) || name.startsWith('x-brainstack-') || name === 'x-forwarded-for' || name === 'host') continue;
+      headers.push(name, raw[i + 1] as string);
     }
-    headers['x-brainstack-user'] = identity.user;
-    headers['x-brainstack-scopes'] = identity.scopes.join(' ');
-    headers['x-brainstack-device'] = identity.device;
-    headers['x-forwarded-for'] = callerAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted) ?? identity.tunnelIp;
+    headers.push('x-brainstack-user', identity.user, 'x-brainstack-scopes', identity.scopes.join(' '), 'x-brainstack-device', identity.device);
+    headers.push('x-forwarded-for', callerAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted) ?? identity.tunnelIp);
     const rest = strip ? url.slice(prefix.length) || '/' : url;
     const upstreamPath = `${basePath}${rest.startsWith('/') ? rest : `/${rest}`}`;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    try {
-      // stream(): undici writes the upstream body straight into our response, no intermediate stream.
-      await pool.stream({ path: upstreamPath, method: req.method as 'GET', headers, body: hasBody ? req : null }, ({ statusCode, headers: upstreamHeaders }) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [name, value] of Object.entries(upstreamHeaders)) if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-        res.writeHead(statusCode, out);
-        return res;
-      });
-    } catch (err) {
-      options.logger.warn({ err: (err as Error).message, upstream: route.upstream }, 'upstream unreachable');
+    return forward(pool, { path: upstreamPath, method: req.method as string, headers, body: hasBody ? req : null }, res, (err) => {
+      options.logger.warn({ err: err.message, upstream: route.upstream }, 'upstream unreachable');
       if (!res.headersSent) json(res, 502, { code: 'upstream_unavailable', message: `the assistant '${route.assistant}' did not answer` });
       else res.destroy();
-    }
+    });
   }
 
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 65_000 }, (req, res) => {
