@@ -289,6 +289,29 @@ t.test('single sign-on through a real OpenID Connect provider', { skip, timeout:
     await page.context().close();
   });
 
+  await t.test('with create_users off, only accounts already linked may sign in', async (t) => {
+    const closed = new SingleSignOn([{ ...providerSettings(provider.issuer), create_users: false }], services.database.db, services.keyring, services.audit, pino({ level: 'silent' }), async () => undefined, { dir: home.dir, publicUrl: 'https://127.0.0.1:1', loginTimeoutMs: 600_000, revalidateAfterMs: 60_000, now: () => home.clock.now });
+    provider.setAccount('u-newbie', { username: 'newbie', email: 'newbie@corp.example', groups: ['engineering'] });
+    const signIn = async (accountId: string) => {
+      const page = await newPage();
+      let captured = '';
+      page.on('request', (r) => {
+        if (r.url().startsWith('https://127.0.0.1:1/')) captured = r.url();
+      });
+      const { authorizationUrl, binding } = await closed.begin('corp', '/');
+      await page.goto(authorizationUrl).catch(() => undefined);
+      await providerLogin(page, accountId);
+      for (let i = 0; i < 100 && !captured; i += 1) await new Promise((r) => setTimeout(r, 50));
+      await page.context().close();
+      return closed.complete('corp', new URL(captured), binding, '127.0.0.1').then((r) => r.username, (err: unknown) => err);
+    };
+    const refused = await signIn('u-newbie');
+    t.ok(refused instanceof BrainstackError && refused.code === 'sso_access_denied', 'an unknown account is refused');
+    t.equal((await auditRows('login')).at(-1)?.details.reason, 'unknown_user_not_created');
+    t.notOk(await userByName('newbie'), 'and no user is created');
+    t.equal(await signIn('u-bob'), 'bob', 'an account linked before still signs in');
+  });
+
   await t.test('re-validation: the upstream refresh token keeps a device going; removal upstream revokes the user', async (t) => {
     const first = await refresh(aliceRefresh);
     t.equal(first.statusCode, 200, 'a fresh SSO account refreshes');

@@ -115,7 +115,11 @@ export class GuardVerifier {
   /** Finds the one bearer token, refusing ambiguity (RFC 6750 §2). */
   private extract(request: GuardRequest): { token: string } | GuardDecision {
     const raw = request.rawHeaders;
-    const authHeaders = raw ? raw.filter((_, i) => i % 2 === 0 && raw[i]?.toLowerCase() === 'authorization').length : request.headers.authorization ? 1 : 0;
+    // Node keeps only the first of several Authorization headers in `headers`: count the raw ones.
+    let authHeaders = 0;
+    if (raw) {
+      for (let i = 0; i < raw.length; i += 2) if ((raw[i] as string).length === 13 && (raw[i] as string).toLowerCase() === 'authorization') authHeaders += 1;
+    } else if (request.headers.authorization) authHeaders = 1;
     const queryIndex = request.url.indexOf('?');
     const inQuery = queryIndex >= 0 && new URLSearchParams(request.url.slice(queryIndex + 1)).has('access_token');
     if (authHeaders > 1) return this.refuse(400, 'multiple_tokens');
