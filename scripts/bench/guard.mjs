@@ -66,8 +66,8 @@ const plan = [
   ['bare fastify', 'bare', 30100],
   ['fastify + guard plugin (reused token)', 'plugin', 30101],
   ['sidecar -> bare fastify', 'sidecar', 30102, { upstreamPort: 30103 }],
-  ['fastify + jose jwtVerify (new token each request)', 'jose', 30104, { cold: true }],
   ['sidecar -> bare fastify on a UNIX socket', 'sidecar', 30106, { upstreamPort: 30107, socket: true }],
+  ['fastify + jose jwtVerify (new token each request)', 'jose', 30104, { cold: true }],
   ['fastify + guard plugin (new token each request)', 'plugin', 30105, { cold: true }],
 ];
 const samples = new Map(plan.map(([name]) => [name, []]));
@@ -76,17 +76,25 @@ for (let round = 0; round < ROUNDS; round += 1) {
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const [name, list] of samples) rows.push({ name, rps: med(list.map((r) => r.rps)), p99: med(list.map((r) => r.p99)), rss: med(list.map((r) => r.rss)) });
-const [bare, plugin, sidecar, jose, sidecarUnix, cold] = rows;
+const [bare, plugin, sidecar, sidecarUnix, jose, cold] = rows;
 const direct = bare;
+// Ratios within each round (the two servers measured one after the other), then their median and
+// range: on a shared machine this cancels the drift between rounds that a ratio of medians keeps.
+const names = plan.map(([name]) => name);
+const perRound = (a, b) => samples.get(names[a]).map((r, i) => r.rps / samples.get(names[b])[i].rps);
+const ratio = (a, b) => {
+  const xs = perRound(a, b);
+  return `${med(xs).toFixed(2)}x req/s (rounds ${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})`;
+};
 
 const mb = (b) => `${(b / 1048576).toFixed(0)} MB`;
 console.log(`${'server'.padEnd(52)}${'req/s'.padStart(10)}${'p99 ms'.padStart(9)}${'RSS'.padStart(9)}`);
 for (const r of rows) console.log(`${r.name.padEnd(52)}${r.rps.toFixed(0).padStart(10)}${String(r.p99).padStart(9)}${mb(r.rss).padStart(9)}`);
 console.log('');
-console.log(`plugin / bare:        ${(plugin.rps / bare.rps).toFixed(2)}x req/s   (goal >= 0.90)   p99 ${plugin.p99} vs ${bare.p99} ms   RSS ${(plugin.rss / bare.rss).toFixed(2)}x`);
-console.log(`sidecar / direct:     ${(sidecar.rps / direct.rps).toFixed(2)}x req/s   (goal >= 0.50)   p99 ${sidecar.p99} vs ${direct.p99} ms   RSS ${(sidecar.rss / direct.rss).toFixed(2)}x`);
-console.log(`sidecar (UNIX) / direct: ${(sidecarUnix.rps / direct.rps).toFixed(2)}x req/s   p99 ${sidecarUnix.p99} ms`);
-console.log(`cold guard / jose:    ${(cold.rps / jose.rps).toFixed(2)}x req/s   (every check vs signature only)`);
-console.log(`median of ${ROUNDS} alternating rounds; ${SECONDS} s per run after a ${SECONDS} s warm-up, 32 connections, autocannon in the parent process (it shares the 2 cores with the servers)`);
+console.log(`plugin / bare:           ${ratio(1, 0)}   (goal >= 0.90)   p99 ${plugin.p99} vs ${bare.p99} ms   RSS ${(plugin.rss / bare.rss).toFixed(2)}x`);
+console.log(`sidecar / direct:        ${ratio(2, 0)}   (goal >= 0.50)   p99 ${sidecar.p99} vs ${direct.p99} ms   RSS ${(sidecar.rss / direct.rss).toFixed(2)}x`);
+console.log(`sidecar (UNIX) / direct: ${ratio(3, 0)}   p99 ${sidecarUnix.p99} ms`);
+console.log(`cold guard / jose:       ${ratio(5, 4)}   (every check vs signature only)`);
+console.log(`ratios: median of the ${ROUNDS} per-round ratios (range in brackets); table: medians of ${ROUNDS} alternating rounds; ${SECONDS} s per run after a ${SECONDS} s warm-up, 32 connections, autocannon in the parent process (it shares the 2 cores with the servers)`);
 await home.cleanup();
 rmSync(dir, { recursive: true, force: true });
