@@ -1,12 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { execa } from 'execa';
 import { cliActor, homeDirOf, withServices } from './context.js';
 import { formatTable, type Output } from './output.js';
 import { BrainstackError } from '../errors.js';
-import { pendingMigrations } from '../db/connect.js';
-import { homePath } from '../config/config.js';
-import { certificateDaysLeft } from '../crypto/tls.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -102,6 +98,7 @@ export function registerAdminMaintenance(admin: Command, output: Output): void {
       const dir = homeDirOf(command);
       const findings: Finding[] = [];
       const mode = (path: string) => statSync(path).mode & 0o777;
+      const [{ execa }, { pendingMigrations }, { homePath }, { certificateDaysLeft }] = await Promise.all([import('execa'), import('../db/connect.js'), import('../config/config.js'), import('../crypto/tls.js')]);
       await withServices(command, async (services) => {
         const { config } = services;
         const checkMode = (what: string, path: string, wanted: number) => {

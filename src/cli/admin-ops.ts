@@ -2,10 +2,6 @@ import type { Command } from 'commander';
 import { cliActor, withServices } from './context.js';
 import { formatTable, type Output } from './output.js';
 import { BrainstackError } from '../errors.js';
-import { verifyAuditChain } from '../audit/verify-chain.js';
-import { createSigningKey } from '../crypto/signing-keys.js';
-import { rotateMasterKey } from '../crypto/rotate-master.js';
-import { homePath } from '../config/config.js';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/claims.js';
 import type { DeviceView } from '../devices/device-service.js';
 import type { Services } from '../home/services.js';
@@ -133,6 +129,7 @@ export function registerAdminOps(admin: Command, output: Output): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       await withServices(command, async (services) => {
+        const { createSigningKey } = await import('../crypto/signing-keys.js');
         const kid = await createSigningKey(services.database.db, services.keyring, services.config.tokens.algorithm);
         const retired = await services.signingKeys.retireSuperseded(KEY_RETIRE_GRACE_MS);
         await services.audit.record({ event: 'keys.rotated', outcome: 'success', actor: cliActor(), subject: kid, details: { retired } });
@@ -146,6 +143,7 @@ export function registerAdminOps(admin: Command, output: Output): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       await withServices(command, async (services) => {
+        const [{ rotateMasterKey }, { homePath }] = await Promise.all([import('../crypto/rotate-master.js'), import('../config/config.js')]);
         const report = await rotateMasterKey(services.database.db, services.keyring, homePath(services.dir, services.config.master_key_file));
         await services.audit.record({ event: 'keys.master_rotated', outcome: 'success', actor: cliActor(), subject: report.newKeyId, details: { resealed: report.resealed, kept: report.keptKeys } });
         print(options.json, report, () => `master key ${report.newKeyId} is active; ${report.resealed} secret(s) re-sealed${report.keptKeys.length > 1 ? `; still in the keyring (in use): ${report.keptKeys.slice(1).join(', ')}` : ''}. Back up the new key file.`);
@@ -189,6 +187,7 @@ export function registerAdminOps(admin: Command, output: Output): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
       await withServices(command, async (services) => {
+        const { verifyAuditChain } = await import('../audit/verify-chain.js');
         const report = await verifyAuditChain(services.database.db);
         print(options.json, report, () => (report.ok ? `audit chain intact: ${report.rows} rows` : [`audit chain BROKEN (${report.problems.length} problem(s) in ${report.rows} rows):`, ...report.problems.map((p) => `  ${p.kind}: ${p.detail}`)].join('\n')));
         if (!report.ok) throw new BrainstackError('audit_chain_broken', `the audit chain is broken: ${report.problems.length} problem(s)`);

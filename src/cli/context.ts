@@ -1,9 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/config.js';
-import { openServices, type Services } from '../home/services.js';
-import { pino } from 'pino';
-import { LOG_REDACT } from '../home/services.js';
+import type { Services } from '../home/services.js';
 
 export const DEFAULT_DIR = '/var/lib/brainstack';
 
@@ -15,6 +12,8 @@ export function homeDirOf(command: Command): string {
 
 /** Runs `work` with services opened on the command's home, closing them afterwards. Logs go to stderr, warnings only. */
 export async function withServices<T>(command: Command, work: (services: Services) => Promise<T>): Promise<T> {
+  // Loaded here, not at start: commands that need no database (token, up, status) start faster.
+  const [{ loadConfig }, { openServices, LOG_REDACT }, { pino }] = await Promise.all([import('../config/config.js'), import('../home/services.js'), import('pino')]);
   const loaded = loadConfig(homeDirOf(command));
   const logger = pino({ level: process.env.BRAINSTACK_CLI_LOG_LEVEL ?? 'warn', redact: LOG_REDACT }, pino.destination(2));
   const services = await openServices(loaded, { logger });

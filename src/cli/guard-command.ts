@@ -1,13 +1,10 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { Guard } from '../guard/guard.js';
-import { buildGuardProxy, type GuardRoute } from '../guard/proxy.js';
-import { splitHostPort } from '../ticket/server.js';
+import type { GuardRoute } from '../guard/proxy.js';
+import { splitHostPort } from '../ticket/listen-address.js';
 import { BrainstackError } from '../errors.js';
-import { LOG_REDACT } from '../home/services.js';
 import { usageError } from './output.js';
-import { Metrics } from '../audit/metrics.js';
+import type { Metrics } from '../audit/metrics.js';
 import { createServer, type Server } from 'node:http';
 
 /** An upstream: an http(s) URL, or a UNIX socket `unix:/absolute/path`. */
@@ -89,6 +86,8 @@ export function registerGuard(program: Command): void {
       if (!Number.isFinite(staleness) || staleness < 1 || staleness > 3600) throw usageError('--max-staleness takes a number of seconds from 1 to 3600');
       if (!/^(\[[0-9a-fA-F:]+\]|[^:\s]+):[0-9]{1,5}$/.test(options.listen)) throw usageError(`--listen '${options.listen.slice(0, 60)}' is not HOST:PORT`);
       if (options.metricsListen && !/^(\[[0-9a-fA-F:]+\]|[^:\s]+):[0-9]{1,5}$/.test(options.metricsListen)) throw usageError('--metrics-listen is not HOST:PORT');
+      // Loaded once the options are known good: a usage error answers at once.
+      const [{ pino }, { Guard }, { buildGuardProxy }, { LOG_REDACT }, { Metrics }] = await Promise.all([import('pino'), import('../guard/guard.js'), import('../guard/proxy.js'), import('../home/log-redact.js'), import('../audit/metrics.js')]);
       const logger = pino({ level: options.logLevel, redact: LOG_REDACT });
       const guard = new Guard({
         assistant: options.assistant ?? (routes[0] as GuardRoute).assistant,

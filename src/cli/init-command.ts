@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { initHome } from '../home/init.js';
 import { homeDirOf } from './context.js';
 import type { Output } from './output.js';
 
@@ -16,6 +15,7 @@ export function registerInit(program: Command, output: Output): void {
     .option('--force', 'replace an existing home: every key, the database and the certificate')
     .option('--json', 'print the result as JSON')
     .action(async (options: { publicUrl?: string; listen?: string; internalListen?: string; databaseUrl?: string; wgInterface?: string; wgEndpoint?: string; force?: boolean; json?: boolean }, command: Command) => {
+      const { initHome } = await import('../home/init.js');
       const report = await initHome({
         dir: homeDirOf(command),
         force: options.force ?? false,

@@ -1,8 +1,4 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { loadConfig } from '../config/config.js';
-import { LOG_REDACT, openServices } from '../home/services.js';
-import { startTicketService } from '../ticket/server.js';
 import { homeDirOf } from './context.js';
 
 export function registerServe(program: Command): void {
@@ -10,6 +6,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the ticket service: public HTTPS listener and internal listener')
     .action(async (_options: unknown, command: Command) => {
+      const [{ pino }, { loadConfig }, { LOG_REDACT, openServices }, { startTicketService }] = await Promise.all([import('pino'), import('../config/config.js'), import('../home/services.js'), import('../ticket/server.js')]);
       const loaded = loadConfig(homeDirOf(command));
       const logger = pino({ level: loaded.config.log_level, redact: LOG_REDACT });
       const services = await openServices(loaded, { logger, defaultMetrics: true });

@@ -2,10 +2,9 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { createInterface } from 'node:readline/promises';
 import { BrainstackError } from '../errors.js';
-import { TicketClient } from '../client/api.js';
+import type { TicketClient } from '../client/api.js';
 import { clientDir, ensureClientDir, loadClientState, saveClientState, writePrivate, type ClientState } from '../client/state.js';
 import { generateWireGuardKeyPair } from '../wireguard/keys.js';
 import { withPrivateKey } from '../wireguard/render.js';
@@ -32,6 +31,7 @@ async function wgQuick(action: 'up' | 'down', configPath: string): Promise<strin
     env.WG_QUICK_USERSPACE_IMPLEMENTATION = 'wireguard-go';
     env.WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD = '1';
   }
+  const { execa } = await import('execa');
   try {
     const result = await execa('wg-quick', [action, configPath], { env, all: true });
     return result.all ?? '';
@@ -48,7 +48,8 @@ export async function freshAccessToken(dir: string, state: ClientState, scope?: 
   if (state.accessToken && state.accessExpiresAt && state.accessExpiresAt - now > 60_000 && (scope === undefined || state.accessScope === scope)) {
     return { token: state.accessToken, expiresAt: state.accessExpiresAt, scope: state.accessScope ?? '' };
   }
-  const client = new TicketClient(state.server, state.ca);
+  const { TicketClient: Client } = await import('../client/api.js');
+  const client = new Client(state.server, state.ca);
   try {
     const answer = await client.refresh(state.refreshToken, scope);
     const next: ClientState = { ...state, refreshToken: answer.refresh_token, accessToken: answer.access_token, accessScope: answer.scope, accessExpiresAt: now + answer.expires_in * 1000 };
@@ -97,7 +98,8 @@ export function registerUserCommands(program: Command, output: Output): void {
     .action(async (options: { server: string; ca?: string; device: string; deviceCode?: boolean; username?: string; passwordStdin?: boolean; totp?: string }) => {
       const dir = clientDir();
       const ca = options.ca ? resolve(options.ca) : undefined;
-      const client = new TicketClient(options.server, ca);
+      const { TicketClient: Client } = await import('../client/api.js');
+      const client = new Client(options.server, ca);
       try {
         // The private key is made here and never leaves this machine.
         const keys = generateWireGuardKeyPair();
@@ -165,6 +167,7 @@ export function registerUserCommands(program: Command, output: Output): void {
     .action(async (options: { json?: boolean }) => {
       const state = loadClientState(clientDir());
       const iface = state.configPath.split('/').pop()?.replace(/\.conf$/, '') ?? '';
+      const { execa } = await import('execa');
       const tunnel = await execa('wg', ['show', iface, 'latest-handshakes'], { reject: false });
       const status = {
         server: state.server,

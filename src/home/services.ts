@@ -28,6 +28,7 @@ import { readFileSync } from 'node:fs';
 import { SingleSignOn } from '../auth/sso.js';
 import { DeviceAuthorizations } from '../auth/device-authorization.js';
 import { WG_PRIVATE_SETTING, WG_PUBLIC_SETTING } from './settings.js';
+import { LOG_REDACT } from './log-redact.js';
 
 /** Everything the ticket service and the admin CLI work with, built in one place. */
 export interface Services {
@@ -70,8 +71,7 @@ export interface ServiceOptions {
   ssoFetch?: CustomFetch;
 }
 
-/** Pino options shared by every process: secrets are redacted by path even if someone logs them. */
-export const LOG_REDACT = ['password', '*.password', 'totp', '*.totp', 'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'access_token', 'refresh_token'];
+export { LOG_REDACT };
 
 export async function openServices(loaded: LoadedConfig, options: ServiceOptions = {}): Promise<Services> {
   const { config, dir } = loaded;

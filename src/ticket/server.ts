@@ -6,6 +6,7 @@ import { certificateDaysLeft } from '../crypto/tls.js';
 import { buildInternalApp, buildTicketApp } from './app.js';
 import { DeviceMaintenance } from '../devices/maintenance.js';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/claims.js';
+import { splitHostPort } from './listen-address.js';
 
 export interface RunningTicketService {
   publicApp: FastifyInstance;
@@ -15,10 +16,7 @@ export interface RunningTicketService {
   close(): Promise<void>;
 }
 
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const index = listen.lastIndexOf(':');
-  return { host: listen.slice(0, index).replace(/^\[|\]$/g, ''), port: Number(listen.slice(index + 1)) };
-}
+export { splitHostPort };
 
 /** Starts the public HTTPS listener and the internal listener. */
 export async function startTicketService(services: Services): Promise<RunningTicketService> {
