@@ -13,7 +13,7 @@ export function homeDirOf(command: Command): string {
 /** Runs `work` with services opened on the command's home, closing them afterwards. Logs go to stderr, warnings only. */
 export async function withServices<T>(command: Command, work: (services: Services) => Promise<T>): Promise<T> {
   // Loaded here, not at start: commands that need no database (token, up, status) start faster.
-  const [{ loadConfig }, { openServices, LOG_REDACT }, { pino }] = await Promise.all([import('../config/config.js'), import('../home/services.js'), import('pino')]);
+  const [{ loadConfig }, { openServices }, { LOG_REDACT }, { pino }] = await Promise.all([import('../config/config.js'), import('../home/services.js'), import('../home/log-redact.js'), import('pino')]);
   const loaded = loadConfig(homeDirOf(command));
   const logger = pino({ level: process.env.BRAINSTACK_CLI_LOG_LEVEL ?? 'warn', redact: LOG_REDACT }, pino.destination(2));
   const services = await openServices(loaded, { logger });

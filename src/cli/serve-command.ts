@@ -6,7 +6,7 @@ export function registerServe(program: Command): void {
     .command('serve')
     .description('run the ticket service: public HTTPS listener and internal listener')
     .action(async (_options: unknown, command: Command) => {
-      const [{ pino }, { loadConfig }, { LOG_REDACT, openServices }, { startTicketService }] = await Promise.all([import('pino'), import('../config/config.js'), import('../home/services.js'), import('../ticket/server.js')]);
+      const [{ pino }, { loadConfig }, { openServices }, { LOG_REDACT }, { startTicketService }] = await Promise.all([import('pino'), import('../config/config.js'), import('../home/services.js'), import('../home/log-redact.js'), import('../ticket/server.js')]);
       const loaded = loadConfig(homeDirOf(command));
       const logger = pino({ level: loaded.config.log_level, redact: LOG_REDACT });
       const services = await openServices(loaded, { logger, defaultMetrics: true });

@@ -132,23 +132,19 @@ export function registerUserCommands(program: Command, output: Output): void {
       }
     });
 
-  program
-    .command('up')
-    .description('bring the tunnel up with wg-quick (needs root)')
-    .action(async () => {
-      const state = loadClientState(clientDir());
-      await wgQuick('up', state.configPath);
-      output.out(`tunnel up: ${state.ip} (${state.configPath})`);
-    });
-
-  program
-    .command('down')
-    .description('bring the tunnel down')
-    .action(async () => {
-      const state = loadClientState(clientDir());
-      await wgQuick('down', state.configPath);
-      output.out('tunnel down');
-    });
+  for (const [action, description] of [
+    ['up', 'bring the tunnel up with wg-quick (needs root)'],
+    ['down', 'bring the tunnel down'],
+  ] as const) {
+    program
+      .command(action)
+      .description(description)
+      .action(async () => {
+        const state = loadClientState(clientDir());
+        await wgQuick(action, state.configPath);
+        output.out(action === 'up' ? `tunnel up: ${state.ip} (${state.configPath})` : 'tunnel down');
+      });
+  }
 
   program
     .command('token')

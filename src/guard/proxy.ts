@@ -38,13 +38,13 @@ export interface GuardProxy {
 
 const normalisePrefix = (p: string) => `/${p.replace(/^\/+|\/+$/g, '')}`;
 
-/** Finds the route with the longest prefix that matches the path on a segment boundary. */
-export function matchRoute(routes: GuardRoute[], path: string): GuardRoute | undefined {
-  let best: GuardRoute | undefined;
+/** Finds the route with the longest prefix (normalised) that matches the path on a segment boundary. */
+function matchRoute<R extends { prefix: string }>(routes: R[], path: string): R | undefined {
+  let best: R | undefined;
   for (const route of routes) {
-    const prefix = normalisePrefix(route.prefix);
+    const { prefix } = route;
     const matches = prefix === '/' || path === prefix || path.startsWith(`${prefix}/`);
-    if (matches && (!best || prefix.length > normalisePrefix(best.prefix).length)) best = route;
+    if (matches && (!best || prefix.length > best.prefix.length)) best = route;
   }
   return best;
 }
@@ -144,26 +144,24 @@ export function buildGuardProxy(options: GuardProxyOptions): GuardProxy {
   const trusted = new Set(options.trustedGateways ?? []);
   const pools = new Map<string, Pool>();
   // Everything about a route that does not change per request is worked out once.
-  const prepared = new Map(
-    options.routes.map((route) => {
-      const target = parseUpstream(route.upstream);
-      let pool = pools.get(target.key);
-      if (!pool) {
-        pool = new Pool(target.origin, { connections: options.connections ?? 64, pipelining: 1, keepAliveTimeout: 60_000, ...(target.socketPath ? { connect: { socketPath: target.socketPath } } : {}) });
-        pools.set(target.key, pool);
-      }
-      const prefix = normalisePrefix(route.prefix);
-      const strip = (route.stripPrefix ?? prefix !== '/') && prefix !== '/';
-      return [route, { verifier: options.guard.verifierFor(route.assistant), pool, basePath: target.basePath, prefix, strip }] as const;
-    }),
-  );
+  const prepared = options.routes.map((route) => {
+    const target = parseUpstream(route.upstream);
+    let pool = pools.get(target.key);
+    if (!pool) {
+      pool = new Pool(target.origin, { connections: options.connections ?? 64, pipelining: 1, keepAliveTimeout: 60_000, ...(target.socketPath ? { connect: { socketPath: target.socketPath } } : {}) });
+      pools.set(target.key, pool);
+    }
+    const prefix = normalisePrefix(route.prefix);
+    const strip = (route.stripPrefix ?? prefix !== '/') && prefix !== '/';
+    return { route, verifier: options.guard.verifierFor(route.assistant), pool, basePath: target.basePath, prefix, strip };
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const path = url.split('?')[0] as string;
-    const route = matchRoute(options.routes, path);
-    if (!route) return json(res, 404, { code: 'route_not_found', message: `no assistant is routed at ${path.slice(0, 100)}` });
-    const { verifier, pool, basePath, prefix, strip } = prepared.get(route) as NonNullable<ReturnType<typeof prepared.get>>;
+    const matched = matchRoute(prepared, path);
+    if (!matched) return json(res, 404, { code: 'route_not_found', message: `no assistant is routed at ${path.slice(0, 100)}` });
+    const { route, verifier, pool, basePath, prefix, strip } = matched;
     const input = { headers: req.headers, rawHeaders: req.rawHeaders, url, remoteAddress: req.socket.remoteAddress };
     const decision = await verifier.check(input);
     options.onDecision?.(route.assistant, decision.ok ? 'allowed' : decision.reason, decision.ok);

@@ -71,7 +71,6 @@ export interface ServiceOptions {
   ssoFetch?: CustomFetch;
 }
 
-export { LOG_REDACT };
 
 export async function openServices(loaded: LoadedConfig, options: ServiceOptions = {}): Promise<Services> {
   const { config, dir } = loaded;

@@ -16,7 +16,6 @@ export interface RunningTicketService {
   close(): Promise<void>;
 }
 
-export { splitHostPort };
 
 /** Starts the public HTTPS listener and the internal listener. */
 export async function startTicketService(services: Services): Promise<RunningTicketService> {
